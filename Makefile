@@ -1,0 +1,36 @@
+# pocketshop: `make run` starts a shop, `make test` runs every test.
+GO      ?= go
+BIN     := pocketshop
+TOOLBIN := $(CURDIR)/bin
+# Fuzz each target briefly in `make test`; run longer by hand with FUZZTIME=5m.
+FUZZTIME ?= 10s
+
+.PHONY: build run seed test vet fuzz tools clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) .
+
+run: build
+	./$(BIN) serve --http=127.0.0.1:8090
+
+seed: build
+	./$(BIN) seed
+
+# The test peers (stripe-mock, mailpit) are pinned in tools/go.mod, a module
+# of their own so that their dependencies never change the shop's.
+tools:
+	cd tools && $(GO) build -o $(TOOLBIN)/ github.com/stripe/stripe-mock github.com/axllent/mailpit
+
+vet:
+	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: the files above need formatting" && exit 1)
+	$(GO) vet ./...
+
+fuzz:
+	$(GO) test ./internal/shop -run '^$$' -fuzz FuzzParseOrderInput -fuzztime $(FUZZTIME)
+
+test: vet tools
+	PATH="$(TOOLBIN):$$PATH" $(GO) test -count=1 ./...
+	$(MAKE) fuzz
+
+clean:
+	rm -rf $(BIN) $(TOOLBIN)

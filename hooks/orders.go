@@ -1,0 +1,357 @@
+package hooks
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"pocketshop/internal/shop"
+
+	validation "github.com/go-ozzo/ozzo-validation/v4"
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/security"
+	"github.com/pocketbase/pocketbase/tools/types"
+)
+
+// firstOrderNumber is one less than the number of a shop's first order.
+const firstOrderNumber = 1000
+
+// ownerEditableOrderFields may be changed by a superuser through the
+// records API (the dashboard); every other field is written by the server.
+var ownerEditableOrderFields = map[string]bool{
+	"status": true, "tracking_number": true, "note": true,
+	"shipping_address": true, "email": true, "updated": true,
+}
+
+func bindOrderHooks(app core.App, s *shopHooks) {
+	app.OnRecordCreateRequest("orders").BindFunc(s.onOrderCreateRequest)
+	app.OnRecordUpdateRequest("orders").BindFunc(s.onOrderUpdateRequest)
+	app.OnRecordUpdate("orders").BindFunc(s.onOrderUpdate)
+	app.OnRecordDelete("orders").BindFunc(s.onOrderDelete)
+}
+
+// onOrderCreateRequest validates an order placed through the records API,
+// prices it from the catalog and reserves its stock in the transaction that
+// saves it: all of it or none of it.
+func (s *shopHooks) onOrderCreateRequest(e *core.RecordRequestEvent) error {
+	info, err := e.RequestInfo()
+	if err != nil {
+		return e.BadRequestError("Failed to read the order.", err)
+	}
+
+	in, fieldErrs := shop.ParseOrderInput(plainBody(info.Body))
+	if fieldErrs == nil {
+		fieldErrs = shop.FieldErrors{}
+	}
+	var customerID string
+	if e.Auth != nil && e.Auth.Collection().Name == "users" {
+		customerID = e.Auth.Id
+		if in.Email == "" && fieldErrs["email"] == "" {
+			in.Email = e.Auth.Email()
+		}
+	}
+	if in.Email == "" && fieldErrs["email"] == "" {
+		fieldErrs["email"] = "An email address is required to place an order as a guest."
+	}
+	if len(fieldErrs) > 0 {
+		return orderBadRequest(e, fieldErrs)
+	}
+
+	settings, err := LoadSettings(e.App)
+	if err != nil {
+		return e.InternalServerError("", err)
+	}
+
+	now := s.now().UTC()
+	r := e.Record
+	r.Set("status", shop.StatusPending)
+	r.Set("customer", customerID)
+	r.Set("email", in.Email)
+	r.Set("payment_method", in.PaymentMethod)
+	r.Set("note", in.Note)
+	if in.ShippingAddress != nil {
+		r.Set("shipping_address", in.ShippingAddress)
+	} else {
+		r.Set("shipping_address", nil)
+	}
+	r.Set("currency", settings.Currency)
+	r.Set("refunded_cents", 0)
+	r.Set("token", security.RandomString(40))
+	r.Set("expires_at", now.Add(time.Duration(settings.ReservationMinutes)*time.Minute))
+
+	return e.App.RunInTransaction(func(txApp core.App) error {
+		e.App = txApp
+
+		products, err := loadProducts(txApp, in.Lines)
+		if err != nil {
+			return e.InternalServerError("", err)
+		}
+		lines, err := shop.PriceLines(in.Lines, products)
+		if err != nil {
+			return orderBadRequest(e, shop.FieldErrors{"items": err.Error()})
+		}
+		totals := shop.Quote(lines, settings.ShippingRule())
+
+		number, err := nextOrderNumber(txApp)
+		if err != nil {
+			return e.InternalServerError("", err)
+		}
+		r.Set("number", number)
+		r.Set("items", lines)
+		r.Set("subtotal_cents", totals.SubtotalCents)
+		r.Set("shipping_cents", totals.ShippingCents)
+		r.Set("total_cents", totals.TotalCents)
+
+		if err := e.Next(); err != nil {
+			return err
+		}
+
+		if err := reserveLines(txApp, r.Id, lines); err != nil {
+			var short *NotEnoughStockError
+			if errors.As(err, &short) {
+				return orderBadRequest(e, shop.FieldErrors{"items": short.Error()})
+			}
+			return e.InternalServerError("", err)
+		}
+
+		actor := shop.ActorCustomer
+		if e.HasSuperuserAuth() {
+			actor = shop.ActorAdmin
+		}
+		return writeOrderEvent(txApp, r.Id, "", shop.StatusPending, actor, "Order placed.")
+	})
+}
+
+// onOrderUpdateRequest keeps the fields the server computes out of reach of
+// the records API, superusers included: the dashboard may change the status,
+// tracking number, note, email and address; totals and lines stay as sold.
+func (s *shopHooks) onOrderUpdateRequest(e *core.RecordRequestEvent) error {
+	original := e.Record.Original()
+	errs := shop.FieldErrors{}
+	for _, f := range e.Record.Collection().Fields {
+		name := f.GetName()
+		if ownerEditableOrderFields[name] {
+			continue
+		}
+		if !jsonEqual(original.Get(name), e.Record.Get(name)) {
+			errs[name] = "This field is set by the server and cannot be changed."
+		}
+	}
+	if len(errs) > 0 {
+		return orderBadRequest(e, errs)
+	}
+	return e.Next()
+}
+
+// onOrderUpdate enforces the order state machine for every writer: it checks
+// the move against the status stored now (not the one the writer loaded, so
+// two racing writers cannot both move a pending order), sets the server
+// timestamps, releases or re-reserves stock and writes an order_events row,
+// all in the transaction that saves the order.
+func (s *shopHooks) onOrderUpdate(e *core.RecordEvent) error {
+	return e.App.RunInTransaction(func(txApp core.App) error {
+		e.App = txApp
+
+		var current struct {
+			Status string `db:"status"`
+		}
+		err := txApp.DB().Select("status").From("orders").
+			Where(dbx.HashExp{"id": e.Record.Id}).One(&current)
+		if err != nil {
+			return fmt.Errorf("read status of order %s: %w", e.Record.Id, err)
+		}
+
+		from, to := current.Status, e.Record.GetString("status")
+		if from == to {
+			return e.Next()
+		}
+
+		move := moveFrom(e.Context)
+		if err := shop.CheckMove(from, to, move.actor); err != nil {
+			return validation.Errors{"status": validation.NewError("invalid_status_move", err.Error())}
+		}
+
+		now := types.NowDateTime()
+		if s.now != nil {
+			now, _ = types.ParseDateTime(s.now().UTC())
+		}
+		switch to {
+		case shop.StatusPaid:
+			e.Record.Set("paid_at", now)
+		case shop.StatusFulfilled:
+			if e.Record.GetString("tracking_number") == "" {
+				return validation.Errors{"tracking_number": validation.NewError("tracking_required",
+					"A tracking number is required to mark an order fulfilled.")}
+			}
+			e.Record.Set("fulfilled_at", now)
+		case shop.StatusCancelled:
+			e.Record.Set("cancelled_at", now)
+		}
+
+		lines, err := OrderLines(e.Record)
+		if err != nil {
+			return err
+		}
+		switch {
+		case shop.HoldsStock(from) && !shop.HoldsStock(to):
+			err = releaseLines(txApp, e.Record.Id, lines)
+		case !shop.HoldsStock(from) && shop.HoldsStock(to):
+			err = reserveLines(txApp, e.Record.Id, lines)
+		}
+		if err != nil {
+			var short *NotEnoughStockError
+			if errors.As(err, &short) {
+				return validation.Errors{"items": validation.NewError("not_enough_stock", short.Error())}
+			}
+			return err
+		}
+
+		if err := e.Next(); err != nil {
+			return err
+		}
+
+		return writeOrderEvent(txApp, e.Record.Id, from, to, move.actor, move.message)
+	})
+}
+
+// onOrderDelete releases the stock of a pending order the owner deletes.
+// Sold stock stays sold: a paid order's units have left the shop.
+func (s *shopHooks) onOrderDelete(e *core.RecordEvent) error {
+	return e.App.RunInTransaction(func(txApp core.App) error {
+		e.App = txApp
+		var current struct {
+			Status string `db:"status"`
+		}
+		err := txApp.DB().Select("status").From("orders").
+			Where(dbx.HashExp{"id": e.Record.Id}).One(&current)
+		if err != nil {
+			return fmt.Errorf("read status of order %s: %w", e.Record.Id, err)
+		}
+		if current.Status == shop.StatusPending {
+			lines, err := OrderLines(e.Record)
+			if err != nil {
+				return err
+			}
+			if err := releaseLines(txApp, "", lines); err != nil {
+				return err
+			}
+		}
+		return e.Next()
+	})
+}
+
+// MoveOrder moves an order to status `to` on behalf of actor, with the same
+// checks and effects as any other writer gets (see onOrderUpdate). mutate,
+// when not nil, changes other fields of the freshly loaded order first.
+func MoveOrder(app core.App, orderID, to, actor, message string, mutate func(*core.Record)) (*core.Record, error) {
+	var order *core.Record
+	err := app.RunInTransaction(func(txApp core.App) error {
+		var err error
+		order, err = txApp.FindRecordById("orders", orderID)
+		if err != nil {
+			return fmt.Errorf("find order %s: %w", orderID, err)
+		}
+		if mutate != nil {
+			mutate(order)
+		}
+		order.Set("status", to)
+		return txApp.SaveWithContext(withMove(context.Background(), actor, message), order)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return order, nil
+}
+
+// OrderLines decodes an order's stored items.
+func OrderLines(order *core.Record) ([]shop.OrderLine, error) {
+	var lines []shop.OrderLine
+	if err := order.UnmarshalJSONField("items", &lines); err != nil {
+		return nil, fmt.Errorf("decode items of order %s: %w", order.Id, err)
+	}
+	return lines, nil
+}
+
+func writeOrderEvent(txApp core.App, orderID, from, to, actor, message string) error {
+	col, err := txApp.FindCachedCollectionByNameOrId("order_events")
+	if err != nil {
+		return err
+	}
+	ev := core.NewRecord(col)
+	ev.Set("order", orderID)
+	ev.Set("from_status", from)
+	ev.Set("to_status", to)
+	ev.Set("actor", actor)
+	ev.Set("message", message)
+	if err := txApp.Save(ev); err != nil {
+		return fmt.Errorf("write event of order %s: %w", orderID, err)
+	}
+	return nil
+}
+
+// loadProducts fetches the products an order asks for, keyed by id.
+func loadProducts(app core.App, lines []shop.Line) (map[string]shop.Product, error) {
+	ids := make([]string, len(lines))
+	for i, l := range lines {
+		ids[i] = l.Product
+	}
+	records, err := app.FindRecordsByIds("products", ids)
+	if err != nil {
+		return nil, fmt.Errorf("load products: %w", err)
+	}
+	products := make(map[string]shop.Product, len(records))
+	for _, r := range records {
+		products[r.Id] = shop.Product{
+			ID:             r.Id,
+			Name:           r.GetString("name"),
+			SKU:            r.GetString("sku"),
+			UnitPriceCents: int64(r.GetInt("price_cents")),
+			Stock:          int64(r.GetInt("stock")),
+			Active:         r.GetBool("active"),
+		}
+	}
+	return products, nil
+}
+
+func nextOrderNumber(txApp core.App) (int, error) {
+	var last struct {
+		N int `db:"n"`
+	}
+	err := txApp.DB().NewQuery(fmt.Sprintf("SELECT COALESCE(MAX([[number]]), %d) AS n FROM {{orders}}", firstOrderNumber)).One(&last)
+	if err != nil {
+		return 0, fmt.Errorf("next order number: %w", err)
+	}
+	return last.N + 1, nil
+}
+
+// orderBadRequest answers a 400 in PocketBase's error shape with one message
+// per field.
+func orderBadRequest(e *core.RecordRequestEvent, fieldErrs shop.FieldErrors) error {
+	errs := validation.Errors{}
+	for field, msg := range fieldErrs {
+		errs[field] = validation.NewError("validation_invalid_"+field, msg)
+	}
+	return e.BadRequestError("The order could not be accepted.", errs)
+}
+
+func jsonEqual(a, b any) bool {
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && string(ja) == string(jb)
+}
+
+// plainBody undoes the records API's reading of JSON fields as raw bytes, so
+// that the order parser sees what the client sent.
+func plainBody(body map[string]any) map[string]any {
+	out := make(map[string]any, len(body))
+	for k, v := range body {
+		if raw, ok := v.(types.JSONRaw); ok {
+			v = []byte(raw)
+		}
+		out[k] = v
+	}
+	return out
+}

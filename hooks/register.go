@@ -1,0 +1,36 @@
+// Package hooks binds pocketshop's behaviour to a PocketBase app: the record
+// hooks that validate orders and keep stock honest, and the /api/shop routes.
+// main.go and the tests call the same Register, so tests exercise exactly
+// what runs in production.
+package hooks
+
+import (
+	"time"
+
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// Deps are the outside parts the hooks use. The zero value is valid: it uses
+// the wall clock.
+type Deps struct {
+	// Now returns the current time; tests inject a clock here.
+	Now func() time.Time
+}
+
+// shopHooks carries the dependencies shared by the hook and route handlers.
+type shopHooks struct {
+	app core.App
+	now func() time.Time
+}
+
+// Register binds every pocketshop hook and route to app.
+func Register(app core.App, deps Deps) {
+	s := &shopHooks{app: app, now: deps.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+
+	bindInventoryHooks(app, s)
+	bindOrderHooks(app, s)
+	bindRoutes(app, s)
+}

@@ -1,0 +1,302 @@
+package shop
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/mail"
+	"strings"
+)
+
+// Limits on what one order may ask for.
+const (
+	MaxLines       = 50
+	MaxQuantity    = 100
+	MaxNoteLength  = 1000
+	MaxEmailLength = 254
+	maxProductID   = 64
+	maxAddressPart = 200
+)
+
+// Payment methods, as stored in orders.payment_method.
+const (
+	PaymentStripe = "stripe"
+	PaymentManual = "manual"
+)
+
+// ServerFields are order fields only the server writes. A client that sends
+// one of them on create gets a 400 instead of having it silently dropped.
+var ServerFields = []string{
+	"number", "status", "customer", "token", "currency",
+	"subtotal_cents", "shipping_cents", "total_cents", "refunded_cents",
+	"expires_at", "paid_at", "fulfilled_at", "cancelled_at",
+	"stripe_session_id", "stripe_payment_intent", "tracking_number",
+}
+
+// AddressFields are the keys of orders.shipping_address.
+var AddressFields = []string{"name", "line1", "line2", "city", "postal_code", "country"}
+
+var requiredAddressFields = map[string]bool{"name": true, "line1": true, "city": true, "postal_code": true, "country": true}
+
+// Line is one requested order line before pricing.
+type Line struct {
+	Product  string
+	Quantity int
+}
+
+// OrderInput is a validated order request.
+type OrderInput struct {
+	Email           string
+	Lines           []Line
+	PaymentMethod   string
+	ShippingAddress map[string]string // nil when none was given
+	Note            string
+}
+
+// FieldErrors maps a request field to a message for people. It is empty when
+// the input is valid.
+type FieldErrors map[string]string
+
+func (fe FieldErrors) Error() string {
+	parts := make([]string, 0, len(fe))
+	for k, v := range fe {
+		parts = append(parts, k+": "+v)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// ParseOrderInput validates a decoded order request body (JSON, or a
+// multipart form whose items and shipping_address are JSON strings).
+// The email may be left empty: the caller fills it in for signed-in customers.
+// On errors the fields that were valid are still returned.
+func ParseOrderInput(body map[string]any) (OrderInput, FieldErrors) {
+	var in OrderInput
+	errs := FieldErrors{}
+
+	for _, f := range ServerFields {
+		if _, ok := body[f]; ok {
+			errs[f] = "This field is set by the server and cannot be sent."
+		}
+	}
+
+	if raw, ok := body["email"]; ok && raw != nil {
+		email, ok := raw.(string)
+		switch {
+		case !ok:
+			errs["email"] = "Must be a string."
+		case strings.TrimSpace(email) != "":
+			email = strings.TrimSpace(email)
+			if !ValidEmail(email) {
+				errs["email"] = "Must be a valid email address."
+			} else {
+				in.Email = email
+			}
+		}
+	}
+
+	lines, msg := parseLines(body["items"])
+	if msg != "" {
+		errs["items"] = msg
+	} else {
+		in.Lines = lines
+	}
+
+	switch pm := body["payment_method"].(type) {
+	case nil:
+		errs["payment_method"] = `Choose a payment method: "stripe" or "manual".`
+	case string:
+		if pm != PaymentStripe && pm != PaymentManual {
+			errs["payment_method"] = fmt.Sprintf(`Unknown payment method %q: use "stripe" or "manual".`, truncate(pm, 40))
+		} else {
+			in.PaymentMethod = pm
+		}
+	default:
+		errs["payment_method"] = "Must be a string."
+	}
+
+	addr, msg := parseAddress(body["shipping_address"])
+	if msg != "" {
+		errs["shipping_address"] = msg
+	} else {
+		in.ShippingAddress = addr
+	}
+
+	switch note := body["note"].(type) {
+	case nil:
+	case string:
+		if len([]rune(note)) > MaxNoteLength {
+			errs["note"] = fmt.Sprintf("Must be at most %d characters.", MaxNoteLength)
+		} else {
+			in.Note = strings.TrimSpace(note)
+		}
+	default:
+		errs["note"] = "Must be a string."
+	}
+
+	if len(errs) > 0 {
+		return in, errs
+	}
+	return in, nil
+}
+
+// ValidEmail reports whether s is a single plain address such as
+// "ann@example.com" (no display name, no angle brackets).
+func ValidEmail(s string) bool {
+	if len(s) > MaxEmailLength || strings.ContainsAny(s, " <>\r\n") {
+		return false
+	}
+	addr, err := mail.ParseAddress(s)
+	if err != nil || addr.Address != s || addr.Name != "" {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	return at > 0 && strings.Contains(s[at+1:], ".")
+}
+
+// decodeJSONText decodes JSON that arrives as text: a multipart form field,
+// or a JSON field value already read as raw bytes.
+func decodeJSONText(raw any) (any, bool) {
+	var text []byte
+	switch v := raw.(type) {
+	case string:
+		text = []byte(v)
+	case []byte:
+		text = v
+	default:
+		return raw, true
+	}
+	var out any
+	if err := json.Unmarshal(text, &out); err != nil {
+		return nil, false
+	}
+	return out, true
+}
+
+func parseLines(raw any) ([]Line, string) {
+	raw, ok := decodeJSONText(raw)
+	if !ok {
+		return nil, "Must be a JSON list of {product, quantity}."
+	}
+	if raw == nil {
+		return nil, "Add at least one item."
+	}
+	list, ok := raw.([]any)
+	if !ok {
+		return nil, "Must be a list of {product, quantity}."
+	}
+	if len(list) == 0 {
+		return nil, "Add at least one item."
+	}
+	if len(list) > MaxLines {
+		return nil, fmt.Sprintf("An order can have at most %d lines; this one has %d.", MaxLines, len(list))
+	}
+
+	lines := make([]Line, 0, len(list))
+	seen := make(map[string]bool, len(list))
+	for i, rawLine := range list {
+		n := i + 1
+		obj, ok := rawLine.(map[string]any)
+		if !ok {
+			return nil, fmt.Sprintf("Line %d must be an object {product, quantity}.", n)
+		}
+		for k := range obj {
+			if k != "product" && k != "quantity" {
+				return nil, fmt.Sprintf("Line %d: unknown field %q (prices are set by the server; send only product and quantity).", n, truncate(k, 40))
+			}
+		}
+		product, ok := obj["product"].(string)
+		product = strings.TrimSpace(product)
+		if !ok || product == "" || len(product) > maxProductID {
+			return nil, fmt.Sprintf("Line %d: product must be a product id.", n)
+		}
+		qty, ok := wholeNumber(obj["quantity"])
+		if !ok || qty < 1 || qty > MaxQuantity {
+			return nil, fmt.Sprintf("Line %d: quantity must be a whole number from 1 to %d.", n, MaxQuantity)
+		}
+		if seen[product] {
+			return nil, fmt.Sprintf("Line %d: product %q is already in the order; change that line's quantity instead.", n, product)
+		}
+		seen[product] = true
+		lines = append(lines, Line{Product: product, Quantity: int(qty)})
+	}
+	return lines, ""
+}
+
+// wholeNumber accepts a JSON number with no fractional part.
+func wholeNumber(v any) (int64, bool) {
+	var f float64
+	switch n := v.(type) {
+	case float64:
+		f = n
+	case json.Number:
+		var err error
+		if f, err = n.Float64(); err != nil {
+			return 0, false
+		}
+	case int:
+		return int64(n), true
+	case int64:
+		return n, true
+	default:
+		return 0, false
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+		return 0, false
+	}
+	return int64(f), true
+}
+
+func parseAddress(raw any) (map[string]string, string) {
+	if s, ok := raw.(string); ok && strings.TrimSpace(s) == "" {
+		return nil, ""
+	}
+	if b, ok := raw.([]byte); ok && (len(b) == 0 || string(b) == "null") {
+		return nil, ""
+	}
+	raw, ok := decodeJSONText(raw)
+	if !ok {
+		return nil, "Must be an object {name, line1, line2, city, postal_code, country}."
+	}
+	if raw == nil {
+		return nil, ""
+	}
+	obj, ok := raw.(map[string]any)
+	if !ok {
+		return nil, "Must be an object {name, line1, line2, city, postal_code, country}."
+	}
+	addr := make(map[string]string, len(AddressFields))
+	known := make(map[string]bool, len(AddressFields))
+	for _, k := range AddressFields {
+		known[k] = true
+	}
+	for k, v := range obj {
+		if !known[k] {
+			return nil, fmt.Sprintf("Unknown field %q; use name, line1, line2, city, postal_code, country.", truncate(k, 40))
+		}
+		s, ok := v.(string)
+		if v != nil && !ok {
+			return nil, fmt.Sprintf("%s must be a string.", k)
+		}
+		s = strings.TrimSpace(s)
+		if len([]rune(s)) > maxAddressPart {
+			return nil, fmt.Sprintf("%s must be at most %d characters.", k, maxAddressPart)
+		}
+		if s != "" {
+			addr[k] = s
+		}
+	}
+	for _, k := range AddressFields {
+		if requiredAddressFields[k] && addr[k] == "" {
+			return nil, fmt.Sprintf("%s is required.", k)
+		}
+	}
+	return addr, ""
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}

@@ -1,0 +1,81 @@
+package shop
+
+import "fmt"
+
+// MaxUnitPriceCents bounds a product price so that no order total can
+// overflow: 100 units x 50 lines x this stays far below 2^53, the largest
+// integer a PocketBase number field (a float64) holds exactly.
+const MaxUnitPriceCents = 100_000_000_00
+
+// Product is what pricing needs to know about a catalog product.
+type Product struct {
+	ID             string
+	Name           string
+	SKU            string
+	UnitPriceCents int64
+	Stock          int64
+	Active         bool
+}
+
+// OrderLine is a priced line as stored in orders.items.
+type OrderLine struct {
+	Product        string `json:"product"`
+	Name           string `json:"name"`
+	SKU            string `json:"sku"`
+	UnitPriceCents int64  `json:"unit_price_cents"`
+	Quantity       int    `json:"quantity"`
+	LineTotalCents int64  `json:"line_total_cents"`
+}
+
+// ShippingRule is the shop's shipping price: a flat fee, free from a
+// subtotal (0 means never free).
+type ShippingRule struct {
+	FlatCents     int64
+	FreeOverCents int64
+}
+
+// Totals are an order's computed amounts.
+type Totals struct {
+	SubtotalCents int64
+	ShippingCents int64
+	TotalCents    int64
+}
+
+// PriceLines snapshots each product into an order line. products must hold
+// every requested product; a missing or inactive one is an error naming it.
+// Stock is not checked here: reservation does that atomically.
+func PriceLines(lines []Line, products map[string]Product) ([]OrderLine, error) {
+	out := make([]OrderLine, 0, len(lines))
+	for i, l := range lines {
+		p, ok := products[l.Product]
+		if !ok || !p.Active {
+			return nil, fmt.Errorf("Line %d: product %q does not exist or is not for sale.", i+1, l.Product)
+		}
+		if p.UnitPriceCents < 0 || p.UnitPriceCents > MaxUnitPriceCents {
+			return nil, fmt.Errorf("Line %d: product %q has an invalid price.", i+1, p.Name)
+		}
+		out = append(out, OrderLine{
+			Product:        p.ID,
+			Name:           p.Name,
+			SKU:            p.SKU,
+			UnitPriceCents: p.UnitPriceCents,
+			Quantity:       l.Quantity,
+			LineTotalCents: p.UnitPriceCents * int64(l.Quantity),
+		})
+	}
+	return out, nil
+}
+
+// Quote adds up the lines and applies the shipping rule.
+func Quote(lines []OrderLine, rule ShippingRule) Totals {
+	var t Totals
+	for _, l := range lines {
+		t.SubtotalCents += l.LineTotalCents
+	}
+	t.ShippingCents = rule.FlatCents
+	if rule.FreeOverCents > 0 && t.SubtotalCents >= rule.FreeOverCents {
+		t.ShippingCents = 0
+	}
+	t.TotalCents = t.SubtotalCents + t.ShippingCents
+	return t
+}
