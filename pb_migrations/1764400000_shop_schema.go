@@ -97,6 +97,8 @@ func upShopSchema(app core.App) error {
 		&core.TextField{Name: "to_status", Max: 20},
 		&core.SelectField{Name: "actor", MaxSelect: 1, Required: true, Values: []string{"customer", "system", "stripe", "admin"}},
 		&core.TextField{Name: "message", Max: 2000},
+		// amount_cents is the money an event moved, e.g. a refund's amount.
+		&core.NumberField{Name: "amount_cents", OnlyInt: true},
 		autodate("created", true, false),
 	)
 	events.AddIndex("idx_order_events_order", false, "`order`, created", "")
