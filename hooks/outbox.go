@@ -1,0 +1,46 @@
+package hooks
+
+import (
+	"fmt"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// Email is one message for the outbox (the emails collection).
+type Email struct {
+	To        string
+	Subject   string
+	Kind      string // e.g. "order_placed", "low_stock"
+	OrderID   string // optional
+	DedupeKey string // one email per key, however often a trigger fires
+	HTML      string
+	Text      string
+}
+
+// EnqueueEmail adds m to the outbox as "queued" unless an email with the
+// same dedupe key is there already. It reports whether it added one. Call it
+// inside the transaction whose commit should send the email, or after it.
+func EnqueueEmail(app core.App, m Email) (bool, error) {
+	col, err := app.FindCachedCollectionByNameOrId("emails")
+	if err != nil {
+		return false, err
+	}
+	exists, err := app.CountRecords(col, dbx.HashExp{"dedupe_key": m.DedupeKey})
+	if err != nil {
+		return false, fmt.Errorf("check outbox for %s: %w", m.DedupeKey, err)
+	}
+	if exists > 0 {
+		return false, nil
+	}
+	r := core.NewRecord(col)
+	r.Load(map[string]any{
+		"to": m.To, "subject": m.Subject, "kind": m.Kind, "order": m.OrderID,
+		"dedupe_key": m.DedupeKey, "status": "queued", "attempts": 0,
+		"html": m.HTML, "text": m.Text,
+	})
+	if err := app.Save(r); err != nil {
+		return false, fmt.Errorf("queue email %s: %w", m.DedupeKey, err)
+	}
+	return true, nil
+}
