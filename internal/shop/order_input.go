@@ -250,14 +250,16 @@ func parseAddress(raw any) (map[string]string, string) {
 	if s, ok := raw.(string); ok && strings.TrimSpace(s) == "" {
 		return nil, ""
 	}
-	if b, ok := raw.([]byte); ok && (len(b) == 0 || string(b) == "null") {
+	if b, ok := raw.([]byte); ok && strings.TrimSpace(string(b)) == "" {
 		return nil, ""
 	}
 	raw, ok := decodeJSONText(raw)
 	if !ok {
 		return nil, "Must be an object {name, line1, line2, city, postal_code, country}."
 	}
-	if raw == nil {
+	// No address: absent, null, or an empty form field (which the records
+	// API hands over as the JSON string "").
+	if s, isString := raw.(string); raw == nil || isString && strings.TrimSpace(s) == "" {
 		return nil, ""
 	}
 	obj, ok := raw.(map[string]any)
