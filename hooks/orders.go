@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"strings"
 	"time"
 
 	"pocketshop/internal/shop"
@@ -26,11 +29,46 @@ var ownerEditableOrderFields = map[string]bool{
 	"shipping_address": true, "email": true, "updated": true,
 }
 
+// maxOrderBodyBytes bounds the body of an order create request: 50 lines,
+// an address and a note fit in it many times over.
+const maxOrderBodyBytes = 64 << 10
+
 func bindOrderHooks(app core.App, s *shopHooks) {
+	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
+		se.Router.BindFunc(limitOrderBody)
+		return se.Next()
+	})
 	app.OnRecordCreateRequest("orders").BindFunc(s.onOrderCreateRequest)
 	app.OnRecordUpdateRequest("orders").BindFunc(s.onOrderUpdateRequest)
 	app.OnRecordUpdate("orders").BindFunc(s.onOrderUpdate)
 	app.OnRecordDelete("orders").BindFunc(s.onOrderDelete)
+}
+
+// limitOrderBody answers an order create request whose body is larger than
+// maxOrderBodyBytes with a 400, before the records API reads it (its own
+// limit is 32 MB).
+func limitOrderBody(e *core.RequestEvent) error {
+	if e.Request.Method != http.MethodPost || !strings.HasSuffix(e.Request.Pattern, "/api/collections/{collection}/records") {
+		return e.Next()
+	}
+	col, err := e.App.FindCachedCollectionByNameOrId(e.Request.PathValue("collection"))
+	if err != nil || col.Name != "orders" {
+		return e.Next()
+	}
+	tooLarge := e.BadRequestError(fmt.Sprintf("The order request is too large: send at most %d KB.", maxOrderBodyBytes>>10), nil)
+	if e.Request.ContentLength > maxOrderBodyBytes {
+		return tooLarge
+	}
+	// The router's body reader rewinds once read to the end, so the
+	// records API reads the body again from the start.
+	n, err := io.Copy(io.Discard, io.LimitReader(e.Request.Body, maxOrderBodyBytes+1))
+	if err != nil {
+		return e.BadRequestError("Failed to read the order.", err)
+	}
+	if n > maxOrderBodyBytes {
+		return tooLarge
+	}
+	return e.Next()
 }
 
 // onOrderCreateRequest validates an order placed through the records API,
