@@ -237,7 +237,7 @@ func TestOrderCreate(t *testing.T) {
 	// A guest order below the free-shipping threshold.
 	guest := shoptest.PlaceOrder(t, srv, "", map[string]any{
 		"email": "ann@example.com", "payment_method": "stripe", "note": " leave at the door ",
-		"items": []map[string]any{{"product": mugID, "quantity": 2}, {"product": toteID, "quantity": 1}},
+		"items":            []map[string]any{{"product": mugID, "quantity": 2}, {"product": toteID, "quantity": 1}},
 		"shipping_address": map[string]any{"name": "Ann", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"},
 	})
 	wantItems := []any{
