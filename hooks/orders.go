@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 
@@ -375,10 +376,17 @@ func orderBadRequest(e *core.RecordRequestEvent, fieldErrs shop.FieldErrors) err
 	return e.BadRequestError("The order could not be accepted.", errs)
 }
 
+// jsonEqual reports whether a and b hold the same JSON value, whatever the
+// order of object keys or the spacing (a client may send stored JSON back
+// re-encoded).
 func jsonEqual(a, b any) bool {
+	var va, vb any
 	ja, errA := json.Marshal(a)
 	jb, errB := json.Marshal(b)
-	return errA == nil && errB == nil && string(ja) == string(jb)
+	if errA != nil || errB != nil || json.Unmarshal(ja, &va) != nil || json.Unmarshal(jb, &vb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(va, vb)
 }
 
 // plainBody undoes the records API's reading of JSON fields as raw bytes, so
