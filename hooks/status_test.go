@@ -147,7 +147,7 @@ func TestDashboardRefusesServerFields(t *testing.T) {
 		"total_cents": 1, "subtotal_cents": 1, "shipping_cents": 0, "refunded_cents": 100, "number": 7,
 		"paid_at": "2026-01-01 00:00:00.000Z", "cancelled_at": "2026-01-01 00:00:00.000Z", "expires_at": "2030-01-01 00:00:00.000Z",
 		"token": "guessable", "customer": user.Id, "currency": "eur", "payment_method": "stripe",
-		"items": []map[string]any{{"product": f.product, "quantity": 9}},
+		"items":             []map[string]any{{"product": f.product, "quantity": 9}},
 		"stripe_session_id": "cs_1", "stripe_payment_intent": "pi_1",
 	} {
 		res := f.patch(t, o["id"], map[string]any{field: value, "note": "changed"})
