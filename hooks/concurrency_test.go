@@ -218,6 +218,16 @@ func TestMixedOrdersUnderConcurrency(t *testing.T) {
 	if placed+short != buyers*ordersEach || len(orders) != placed {
 		t.Fatalf("%d placed + %d short of %d attempts; %d stored", placed, short, buyers*ordersEach, len(orders))
 	}
+	// refused orders use up no number: the numbers run 1001, 1002, ... without gaps
+	numbers := map[int]bool{}
+	for _, o := range orders {
+		numbers[o.GetInt("number")] = true
+	}
+	for n := 1001; n <= 1000+placed; n++ {
+		if !numbers[n] {
+			t.Fatalf("order number %d missing from %d orders", n, placed)
+		}
+	}
 	t.Logf("%d orders placed, %d refused for stock, cancels included, in %v (%.0f orders/s)",
 		placed, short, took.Round(time.Millisecond), float64(placed)/took.Seconds())
 }

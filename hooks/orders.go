@@ -94,6 +94,9 @@ func (s *shopHooks) onOrderCreateRequest(e *core.RecordRequestEvent) error {
 	}
 	if in.Email == "" && fieldErrs["email"] == "" {
 		fieldErrs["email"] = "An email address is required to place an order as a guest."
+		if customerID != "" {
+			fieldErrs["email"] = "Your account has no email address: add one to the order."
+		}
 	}
 	if len(fieldErrs) > 0 {
 		return orderBadRequest(e, fieldErrs)
@@ -355,15 +358,30 @@ func loadProducts(app core.App, lines []shop.Line) (map[string]shop.Product, err
 	return products, nil
 }
 
+// nextOrderNumber gives out the next order number: one more than the last
+// number given (kept in the _shop_counters table) or than the highest stored
+// order, so a deleted order's number never comes back. txApp must be the
+// order's transaction.
 func nextOrderNumber(txApp core.App) (int, error) {
 	var last struct {
 		N int `db:"n"`
 	}
-	err := txApp.DB().NewQuery(fmt.Sprintf("SELECT COALESCE(MAX([[number]]), %d) AS n FROM {{orders}}", firstOrderNumber)).One(&last)
+	err := txApp.DB().NewQuery(`SELECT MAX(n) AS n FROM (
+		SELECT COALESCE(MAX([[number]]), {:first}) AS n FROM {{orders}}
+		UNION ALL
+		SELECT [[value]] FROM {{_shop_counters}} WHERE [[name]] = 'order_number')`).
+		Bind(dbx.Params{"first": firstOrderNumber}).One(&last)
 	if err != nil {
 		return 0, fmt.Errorf("next order number: %w", err)
 	}
-	return last.N + 1, nil
+	next := last.N + 1
+	_, err = txApp.DB().NewQuery(`INSERT INTO {{_shop_counters}} ([[name]], [[value]]) VALUES ('order_number', {:n})
+		ON CONFLICT ([[name]]) DO UPDATE SET [[value]] = excluded.[[value]]`).
+		Bind(dbx.Params{"n": next}).Execute()
+	if err != nil {
+		return 0, fmt.Errorf("save order number %d: %w", next, err)
+	}
+	return next, nil
 }
 
 // orderBadRequest answers a 400 in PocketBase's error shape with one message

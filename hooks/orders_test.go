@@ -389,3 +389,53 @@ func expect(t *testing.T, got map[string]any, want map[string]any) {
 		}
 	}
 }
+
+// TestOrderNumbersNeverReused deletes the newest order: the next order gets
+// a new number, not the deleted one's.
+func TestOrderNumbersNeverReused(t *testing.T) {
+	t.Parallel()
+	app := shoptest.NewApp(t, hooks.Deps{})
+	catalog(t, app)
+	srv := shoptest.Serve(t, app)
+	place := func() map[string]any {
+		return shoptest.PlaceOrder(t, srv, "", map[string]any{
+			"email": "ann@example.com", "payment_method": "manual", "items": []map[string]any{{"product": toteID, "quantity": 1}},
+		})
+	}
+	place()
+	newest := place()
+	res := shoptest.Do(t, srv, http.MethodDelete, fmt.Sprintf("/api/collections/orders/records/%s", newest["id"]), shoptest.SuperuserToken(t, app), nil)
+	if res.Status != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", res.Status, res.Raw)
+	}
+	expect(t, place(), map[string]any{"number": 1003.0})
+}
+
+// TestOrderCreateSignedInWithoutEmail: a customer whose account has no
+// email address must give one.
+func TestOrderCreateSignedInWithoutEmail(t *testing.T) {
+	t.Parallel()
+	app := shoptest.NewApp(t, hooks.Deps{})
+	catalog(t, app)
+	srv := shoptest.Serve(t, app)
+	users, err := app.FindCollectionByNameOrId("users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := core.NewRecord(users)
+	u.SetPassword("customer-password-123")
+	if err := app.SaveNoValidate(u); err != nil {
+		t.Fatal(err)
+	}
+	token, err := u.NewAuthToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := map[string]any{"payment_method": "manual", "items": []map[string]any{{"product": toteID, "quantity": 1}}}
+	res := shoptest.Do(t, srv, http.MethodPost, "/api/collections/orders/records", token, body)
+	if res.Status != http.StatusBadRequest || !strings.Contains(string(res.Raw), "Your account has no email address") {
+		t.Fatalf("order without any email: %d %s", res.Status, res.Raw)
+	}
+	body["email"] = "anon@example.com"
+	expect(t, shoptest.PlaceOrder(t, srv, token, body), map[string]any{"customer": u.Id, "email": "anon@example.com"})
+}
