@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"strings"
@@ -355,9 +356,15 @@ func TestOrderCreateMultipart(t *testing.T) {
 	}
 }
 
-func post(t *testing.T, url, contentType string, body interface{ Read([]byte) (int, error) }, token string) shoptest.Response {
+// post sends a request with a body of any content type (POST unless another
+// method is given).
+func post(t *testing.T, url, contentType string, body io.Reader, token string, method ...string) shoptest.Response {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, body)
+	m := http.MethodPost
+	if len(method) > 0 {
+		m = method[0]
+	}
+	req, err := http.NewRequest(m, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,11 @@
 package hooks_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -383,4 +386,54 @@ func TestOwnerStockEdits(t *testing.T) {
 		t.Fatalf("negative stock: %d %s", res.Status, res.Raw)
 	}
 	shoptest.CheckLedger(t, f.app)
+}
+
+// TestDashboardFormSave saves an order the way the dashboard's form does:
+// multipart, every field as text, JSON fields pretty-printed.
+func TestDashboardFormSave(t *testing.T) {
+	t.Parallel()
+	f := newStatusFixture(t)
+	o := f.order(t, "", 2)
+
+	save := func(changes map[string]string) shoptest.Response {
+		t.Helper()
+		stored, err := f.app.FindRecordById("orders", o["id"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		w := multipart.NewWriter(&buf)
+		for _, field := range stored.Collection().Fields {
+			name := field.GetName()
+			if field.Type() == core.FieldTypeAutodate {
+				continue
+			}
+			value := stored.GetString(name)
+			if field.Type() == core.FieldTypeJSON {
+				var v any
+				_ = json.Unmarshal([]byte(value), &v)
+				b, _ := json.MarshalIndent(v, "", "  ")
+				value = string(b)
+			}
+			if c, ok := changes[name]; ok {
+				value = c
+			}
+			_ = w.WriteField(name, value)
+		}
+		_ = w.Close()
+		return post(t, f.srv.URL+"/api/collections/orders/records/"+stored.Id, w.FormDataContentType(), &buf, f.su, http.MethodPatch)
+	}
+
+	if res := save(map[string]string{"status": "paid", "note": "paid by bank transfer"}); res.Status != http.StatusOK {
+		t.Fatalf("dashboard marks paid: %d %s", res.Status, res.Raw)
+	}
+	if res := save(map[string]string{"status": "fulfilled", "tracking_number": "TRK9"}); res.Status != http.StatusOK {
+		t.Fatalf("dashboard marks fulfilled: %d %s", res.Status, res.Raw)
+	}
+	if res := save(map[string]string{"total_cents": "1"}); res.Status != http.StatusBadRequest {
+		t.Fatalf("dashboard changes the total: %d %s", res.Status, res.Raw)
+	}
+	if got := events(t, f.app, o["id"]); fmt.Sprint(got) != "[>pending:customer pending>paid:admin paid>fulfilled:admin]" {
+		t.Fatalf("events %v", got)
+	}
 }
