@@ -22,8 +22,10 @@ type Email struct {
 }
 
 // EnqueueEmail adds m to the outbox as "queued" unless an email with the
-// same dedupe key is there already. It reports whether it added one. Call it
-// inside the transaction whose commit should send the email, or after it.
+// same dedupe key is there already, also when a concurrent writer queued it
+// first (the unique index on dedupe_key decides). It reports whether it
+// added one. Call it inside the transaction whose commit should send the
+// email, or after it.
 func EnqueueEmail(app core.App, m Email) (bool, error) {
 	col, err := app.FindCachedCollectionByNameOrId("emails")
 	if err != nil {
