@@ -76,7 +76,7 @@ func nothingWritten(tb testing.TB, app core.App) {
 	}
 }
 
-func orderBody(extra string, items ...string) string {
+func rawOrder(extra string, items ...string) string {
 	body := `{"email":"ann@example.com","payment_method":"manual","items":[` + strings.Join(items, ",") + `]`
 	if extra != "" {
 		body += "," + extra
@@ -108,33 +108,33 @@ func TestOrderCreateRejectsBadInput(t *testing.T) {
 		content []string
 	}
 	table := []bad{
-		{"unknown product", orderBody("", item("nope00000000000", 1)),
+		{"unknown product", rawOrder("", item("nope00000000000", 1)),
 			[]string{fieldError("items", `Line 1: product "nope00000000000" does not exist or is not for sale.`)}},
-		{"inactive product", orderBody("", item(mugID, 1), item(inactiveID, 1)),
+		{"inactive product", rawOrder("", item(mugID, 1), item(inactiveID, 1)),
 			[]string{fieldError("items", `Line 2: product "`+inactiveID+`" does not exist or is not for sale.`)}},
-		{"not enough stock", orderBody("", item(mugID, 4)),
+		{"not enough stock", rawOrder("", item(mugID, 4)),
 			[]string{fieldError("items", `Not enough stock for "Enamel Mug": only 3 left.`)}},
-		{"sold out", orderBody("", item(soldOutID, 1)),
+		{"sold out", rawOrder("", item(soldOutID, 1)),
 			[]string{fieldError("items", `Not enough stock for "Notebook": it is sold out.`)}},
-		{"second line short, first reserved then rolled back", orderBody("", item(toteID, 5), item(mugID, 4)),
+		{"second line short, first reserved then rolled back", rawOrder("", item(toteID, 5), item(mugID, 4)),
 			[]string{fieldError("items", `Not enough stock for "Enamel Mug": only 3 left.`)}},
-		{"zero quantity", orderBody("", item(mugID, 0)), []string{fieldError("items", qtyMsg)}},
-		{"negative quantity", orderBody("", item(mugID, -2)), []string{fieldError("items", qtyMsg)}},
-		{"fractional quantity", orderBody("", item(mugID, 1.5)), []string{fieldError("items", qtyMsg)}},
-		{"huge quantity", orderBody("", item(mugID, 101)), []string{fieldError("items", qtyMsg)}},
-		{"astronomic quantity", orderBody("", item(mugID, "1e300")), []string{fieldError("items", qtyMsg)}},
-		{"quantity as a string", orderBody("", item(mugID, `"2"`)), []string{fieldError("items", qtyMsg)}},
-		{"51 lines", orderBody("", many...), []string{fieldError("items", "An order can have at most 50 lines; this one has 51.")}},
-		{"same product twice", orderBody("", item(mugID, 1), item(mugID, 1)),
+		{"zero quantity", rawOrder("", item(mugID, 0)), []string{fieldError("items", qtyMsg)}},
+		{"negative quantity", rawOrder("", item(mugID, -2)), []string{fieldError("items", qtyMsg)}},
+		{"fractional quantity", rawOrder("", item(mugID, 1.5)), []string{fieldError("items", qtyMsg)}},
+		{"huge quantity", rawOrder("", item(mugID, 101)), []string{fieldError("items", qtyMsg)}},
+		{"astronomic quantity", rawOrder("", item(mugID, "1e300")), []string{fieldError("items", qtyMsg)}},
+		{"quantity as a string", rawOrder("", item(mugID, `"2"`)), []string{fieldError("items", qtyMsg)}},
+		{"51 lines", rawOrder("", many...), []string{fieldError("items", "An order can have at most 50 lines; this one has 51.")}},
+		{"same product twice", rawOrder("", item(mugID, 1), item(mugID, 1)),
 			[]string{fieldError("items", `Line 2: product "`+mugID+`" is already in the order; change that line's quantity instead.`)}},
-		{"no items", orderBody(""), []string{fieldError("items", "Add at least one item.")}},
+		{"no items", rawOrder(""), []string{fieldError("items", "Add at least one item.")}},
 		{"items an object", `{"email":"a@b.co","payment_method":"manual","items":{"product":"` + mugID + `","quantity":1}}`,
 			[]string{fieldError("items", "Must be a list of {product, quantity}.")}},
 		{"items a word", `{"email":"a@b.co","payment_method":"manual","items":"mug"}`,
 			[]string{fieldError("items", "Must be a list of {product, quantity}.")}},
 		{"items a number", `{"email":"a@b.co","payment_method":"manual","items":7}`,
 			[]string{fieldError("items", "Must be a list of {product, quantity}.")}},
-		{"line with a price", orderBody("", `{"product":"`+mugID+`","quantity":1,"unit_price_cents":1}`),
+		{"line with a price", rawOrder("", `{"product":"`+mugID+`","quantity":1,"unit_price_cents":1}`),
 			[]string{`unknown field \"unit_price_cents\"`}},
 		{"missing email (guest)", `{"payment_method":"manual","items":[` + item(mugID, 1) + `]}`,
 			[]string{fieldError("email", "An email address is required to place an order as a guest.")}},
@@ -148,33 +148,33 @@ func TestOrderCreateRejectsBadInput(t *testing.T) {
 			[]string{fieldError("payment_method", `Unknown payment method "cash": use "stripe" or "manual".`)}},
 		{"no payment method", `{"email":"a@b.co","items":[` + item(mugID, 1) + `]}`,
 			[]string{fieldError("payment_method", `Choose a payment method: "stripe" or "manual".`)}},
-		{"status paid", orderBody(`"status":"paid"`, item(mugID, 1)),
+		{"status paid", rawOrder(`"status":"paid"`, item(mugID, 1)),
 			[]string{fieldError("status", "This field is set by the server and cannot be sent.")}},
-		{"a total", orderBody(`"total_cents":1`, item(mugID, 1)),
+		{"a total", rawOrder(`"total_cents":1`, item(mugID, 1)),
 			[]string{fieldError("total_cents", "This field is set by the server and cannot be sent.")}},
-		{"a total through a modifier", orderBody(`"total_cents+":1`, item(mugID, 1)),
+		{"a total through a modifier", rawOrder(`"total_cents+":1`, item(mugID, 1)),
 			[]string{fieldError("total_cents", "This field is set by the server and cannot be sent.")}},
-		{"a token", orderBody(`"token":"mine"`, item(mugID, 1)),
+		{"a token", rawOrder(`"token":"mine"`, item(mugID, 1)),
 			[]string{fieldError("token", "This field is set by the server and cannot be sent.")}},
-		{"a customer", orderBody(`"customer":"someone"`, item(mugID, 1)),
+		{"a customer", rawOrder(`"customer":"someone"`, item(mugID, 1)),
 			[]string{fieldError("customer", "This field is set by the server and cannot be sent.")}},
-		{"payment fields", orderBody(`"stripe_payment_intent":"pi_1","paid_at":"2026-01-01 00:00:00Z"`, item(mugID, 1)),
+		{"payment fields", rawOrder(`"stripe_payment_intent":"pi_1","paid_at":"2026-01-01 00:00:00Z"`, item(mugID, 1)),
 			[]string{fieldError("stripe_payment_intent", "This field is set by the server and cannot be sent."),
 				fieldError("paid_at", "This field is set by the server and cannot be sent.")}},
-		{"an order number", orderBody(`"number":1`, item(mugID, 1)),
+		{"an order number", rawOrder(`"number":1`, item(mugID, 1)),
 			[]string{fieldError("number", "This field is set by the server and cannot be sent.")}},
-		{"address without a city", orderBody(`"shipping_address":{"name":"A","line1":"1 St","postal_code":"1","country":"US"}`, item(mugID, 1)),
+		{"address without a city", rawOrder(`"shipping_address":{"name":"A","line1":"1 St","postal_code":"1","country":"US"}`, item(mugID, 1)),
 			[]string{fieldError("shipping_address", "City is required.")}},
-		{"address a list", orderBody(`"shipping_address":["1 St"]`, item(mugID, 1)),
+		{"address a list", rawOrder(`"shipping_address":["1 St"]`, item(mugID, 1)),
 			[]string{fieldError("shipping_address", "Must be an object {name, line1, line2, city, postal_code, country}.")}},
-		{"note too long", orderBody(`"note":"`+strings.Repeat("x", 1001)+`"`, item(mugID, 1)),
+		{"note too long", rawOrder(`"note":"`+strings.Repeat("x", 1001)+`"`, item(mugID, 1)),
 			[]string{fieldError("note", "Must be at most 1000 characters.")}},
 		{"several fields at once", `{"email":"x","payment_method":"cash","items":[]}`,
 			[]string{`"email":{`, `"payment_method":{`, `"items":{`}},
 		{"not JSON", `{"email":`, []string{`"status":400`}},
-		{"1 MB body", orderBody(`"padding":"`+strings.Repeat("x", 1<<20)+`"`, item(mugID, 1)),
+		{"1 MB body", rawOrder(`"padding":"`+strings.Repeat("x", 1<<20)+`"`, item(mugID, 1)),
 			[]string{"The order request is too large: send at most 64 KB."}},
-		{"1 MB note", orderBody(`"note":"`+strings.Repeat("x", 1<<20)+`"`, item(mugID, 1)),
+		{"1 MB note", rawOrder(`"note":"`+strings.Repeat("x", 1<<20)+`"`, item(mugID, 1)),
 			[]string{"The order request is too large: send at most 64 KB."}},
 	}
 
@@ -203,17 +203,17 @@ func TestOrderCreateBodyLimitBoundary(t *testing.T) {
 	catalog(t, app)
 	srv := shoptest.Serve(t, app)
 
-	body := orderBody(`"padding":"`, item(mugID, 1))
+	body := rawOrder(`"padding":"`, item(mugID, 1))
 	pad := 64<<10 - len(body) - 1
-	body = orderBody(`"padding":"`+strings.Repeat("x", pad)+`"`, item(mugID, 1))
+	body = rawOrder(`"padding":"`+strings.Repeat("x", pad)+`"`, item(mugID, 1))
 	if len(body) != 64<<10 {
 		t.Fatalf("body is %d bytes", len(body))
 	}
-	res := post(t, srv.URL+"/api/collections/orders/records", "application/json", strings.NewReader(body), "")
+	res := sendRaw(t, srv.URL+"/api/collections/orders/records", "application/json", strings.NewReader(body), "")
 	if res.Status != http.StatusOK {
 		t.Fatalf("64 KB order: %d %s", res.Status, res.Raw)
 	}
-	res = post(t, srv.URL+"/api/collections/orders/records", "application/json", strings.NewReader(body+" "), "")
+	res = sendRaw(t, srv.URL+"/api/collections/orders/records", "application/json", strings.NewReader(body+" "), "")
 	if res.Status != http.StatusBadRequest {
 		t.Fatalf("64 KB + 1 order: %d %s", res.Status, res.Raw)
 	}
@@ -340,14 +340,14 @@ func TestOrderCreateMultipart(t *testing.T) {
 		"email": "ann@example.com", "payment_method": "manual", "shipping_address": "", "note": "",
 		"items": `[{"product":"` + mugID + `","quantity":2}]`,
 	})
-	res := post(t, srv.URL+"/api/collections/orders/records", ct, body, "")
+	res := sendRaw(t, srv.URL+"/api/collections/orders/records", ct, body, "")
 	if res.Status != http.StatusOK {
 		t.Fatalf("multipart order: %d %s", res.Status, res.Raw)
 	}
 	expect(t, res.Body, map[string]any{"subtotal_cents": 3000.0, "shipping_address": nil})
 
 	ct, body = form(map[string]string{"email": "ann@example.com", "payment_method": "manual", "items": `[{"product":"` + toteID + `","quantity":"2"}]`})
-	res = post(t, srv.URL+"/api/collections/orders/records", ct, body, "")
+	res = sendRaw(t, srv.URL+"/api/collections/orders/records", ct, body, "")
 	if res.Status != http.StatusBadRequest || !strings.Contains(string(res.Raw), "quantity must be a whole number") {
 		t.Fatalf("multipart order with a string quantity: %d %s", res.Status, res.Raw)
 	}
@@ -356,9 +356,9 @@ func TestOrderCreateMultipart(t *testing.T) {
 	}
 }
 
-// post sends a request with a body of any content type (POST unless another
+// sendRaw sends a request with a body of any content type (POST unless another
 // method is given).
-func post(t *testing.T, url, contentType string, body io.Reader, token string, method ...string) shoptest.Response {
+func sendRaw(t *testing.T, url, contentType string, body io.Reader, token string, method ...string) shoptest.Response {
 	t.Helper()
 	m := http.MethodPost
 	if len(method) > 0 {

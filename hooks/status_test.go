@@ -421,7 +421,7 @@ func TestDashboardFormSave(t *testing.T) {
 			_ = w.WriteField(name, value)
 		}
 		_ = w.Close()
-		return post(t, f.srv.URL+"/api/collections/orders/records/"+stored.Id, w.FormDataContentType(), &buf, f.su, http.MethodPatch)
+		return sendRaw(t, f.srv.URL+"/api/collections/orders/records/"+stored.Id, w.FormDataContentType(), &buf, f.su, http.MethodPatch)
 	}
 
 	if res := save(map[string]string{"status": "paid", "note": "paid by bank transfer"}); res.Status != http.StatusOK {
