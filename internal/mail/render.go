@@ -85,6 +85,12 @@ func (d Data) Money(cents int64) string {
 	return shop.FormatCents(cents, d.Order.Currency)
 }
 
+// Paragraph splits text the owner or a customer wrote into its lines, for
+// the HTML part to keep its line breaks.
+func (d Data) Paragraph(text string) []string {
+	return strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+}
+
 // Message is a rendered email.
 type Message struct {
 	Subject string
