@@ -447,8 +447,8 @@ func TestLowStockEmailOncePerCrossing(t *testing.T) {
 	s.placeOrder(t, "a@example.com", "manual", mailItem(mug, 3))      // 6 -> 3: above
 	b := s.placeOrder(t, "b@example.com", "manual", mailItem(mug, 1)) // 3 -> 2: crosses
 	c := s.placeOrder(t, "c@example.com", "manual", mailItem(mug, 1)) // 2 -> 1: still low
-	s.move(t, b.Id, shop.StatusCancelled, shop.ActorAdmin, nil)   // 1 -> 2
-	s.move(t, c.Id, shop.StatusCancelled, shop.ActorAdmin, nil)   // 2 -> 3: above again
+	s.move(t, b.Id, shop.StatusCancelled, shop.ActorAdmin, nil)       // 1 -> 2
+	s.move(t, c.Id, shop.StatusCancelled, shop.ActorAdmin, nil)       // 2 -> 3: above again
 	s.placeOrder(t, "d@example.com", "manual", mailItem(mug, 1))      // 3 -> 2: crosses again
 
 	// The owner lowering the stock in the dashboard counts too (2 -> 0 is
