@@ -402,6 +402,7 @@ func sendEmail(ctx context.Context, app core.App, sender *mail.Sender, id string
 	// never past the lease.
 	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opts.Lease/2)
 	sendErr := sender.Send(sendCtx, email.GetString("to"), mail.Message{
+		ID:      messageID(email.Id, app.Settings().Meta.SenderAddress),
 		Subject: email.GetString("subject"), HTML: email.GetString("html"), Text: email.GetString("text"),
 	})
 	cancel()
@@ -430,6 +431,15 @@ func sendEmail(ctx context.Context, app core.App, sender *mail.Sender, id string
 		app.Logger().Warn("Email lease ran out while sending; another sender may send it again", "email", id)
 	}
 	return sendErr == nil, nil
+}
+
+// messageID is the same for every attempt at one outbox email.
+func messageID(emailID, senderAddress string) string {
+	domain := "pocketshop.local"
+	if at := strings.LastIndexByte(senderAddress, '@'); at >= 0 && at < len(senderAddress)-1 {
+		domain = senderAddress[at+1:]
+	}
+	return "email." + emailID + "@" + domain
 }
 
 func errorText(attempt int, err error) string {

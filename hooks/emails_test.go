@@ -266,8 +266,17 @@ func TestEmailTriggersSendExpectedMessages(t *testing.T) {
 				e.GetString("dedupe_key"), e.GetString("status"), e.GetString("sent_at"), e.GetInt("attempts"), e.GetString("last_error"))
 		}
 	}
-	if got := s.outbox(t, "dedupe_key = 'order:"+a.Id+":paid'"); len(got) != 1 || got[0].GetString("kind") != "order_paid" {
-		t.Errorf("paid email of order A: %d rows, want 1 with kind order_paid", len(got))
+	paid := s.outbox(t, "dedupe_key = 'order:"+a.Id+":paid'")
+	if len(paid) != 1 || paid[0].GetString("kind") != "order_paid" {
+		t.Fatalf("paid email of order A: %d rows, want 1 with kind order_paid", len(paid))
+	}
+	// Every attempt at an outbox email carries the same Message-ID.
+	var found bool
+	for _, m := range s.mp.Messages(t) {
+		found = found || m.MessageID == "email."+paid[0].Id+"@example.com"
+	}
+	if !found {
+		t.Errorf("no message has the Message-ID of outbox email %s", paid[0].Id)
 	}
 }
 

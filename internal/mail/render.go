@@ -93,6 +93,10 @@ func (d Data) Paragraph(text string) []string {
 
 // Message is a rendered email.
 type Message struct {
+	// ID is the Message-ID (without angle brackets). A stable ID lets a
+	// receiving server or mail client recognise a copy sent twice; empty
+	// means a random one.
+	ID      string
 	Subject string
 	HTML    string
 	Text    string

@@ -37,12 +37,13 @@ type Mailpit struct {
 
 // MailpitMessage is one message in mailpit's inbox.
 type MailpitMessage struct {
-	ID      string
-	From    string
-	To      []string
-	Subject string
-	Text    string
-	HTML    string
+	ID        string
+	MessageID string
+	From      string
+	To        []string
+	Subject   string
+	Text      string
+	HTML      string
 }
 
 // StartMailpit starts a mailpit that accepts any SMTP login, with its
@@ -150,15 +151,16 @@ func (m *Mailpit) Messages(tb testing.TB) []MailpitMessage {
 	out := make([]MailpitMessage, 0, len(list.Messages))
 	for i := len(list.Messages) - 1; i >= 0; i-- { // the API lists newest first
 		var full struct {
-			ID      string
-			From    struct{ Address string }
-			To      []struct{ Address string }
-			Subject string
-			Text    string
-			HTML    string
+			ID        string
+			MessageID string
+			From      struct{ Address string }
+			To        []struct{ Address string }
+			Subject   string
+			Text      string
+			HTML      string
 		}
 		m.getJSON(tb, "/api/v1/message/"+list.Messages[i].ID, &full)
-		msg := MailpitMessage{ID: full.ID, From: full.From.Address, Subject: full.Subject, Text: full.Text, HTML: full.HTML}
+		msg := MailpitMessage{ID: full.ID, MessageID: full.MessageID, From: full.From.Address, Subject: full.Subject, Text: full.Text, HTML: full.HTML}
 		for _, to := range full.To {
 			msg.To = append(msg.To, to.Address)
 		}
