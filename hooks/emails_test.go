@@ -591,3 +591,51 @@ func mailCollection(t *testing.T, app core.App, name string) *core.Collection {
 	}
 	return c
 }
+
+func TestCancelledPassLeavesEmailsQueued(t *testing.T) {
+	t.Parallel()
+	s := newMailShop(t)
+	mug := shoptest.CreateProduct(t, s.app, "mug", 1500, 100)
+	s.placeOrder(t, "ann@example.com", "manual", mailItem(mug, 1))
+
+	// A stopped sender does not start another email.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	n, err := hooks.SendDueEmails(ctx, s.app, s.opts)
+	if n != 0 || err != nil {
+		t.Fatalf("cancelled pass: %d, %v; want 0, nil", n, err)
+	}
+	if e := s.outbox(t, "")[0]; e.GetString("status") != "queued" || e.GetInt("attempts") != 0 || e.GetString("lease_until") != "" {
+		t.Fatalf("after a cancelled pass: status %q, attempts %d, lease %q; want untouched",
+			e.GetString("status"), e.GetInt("attempts"), e.GetString("lease_until"))
+	}
+	if n := s.send(t); n != 1 {
+		t.Fatalf("next pass sent %d, want 1", n)
+	}
+}
+
+func TestEmailLeasedByACrashedSenderWaitsForTheLease(t *testing.T) {
+	t.Parallel()
+	s := newMailShop(t)
+	mug := shoptest.CreateProduct(t, s.app, "mug", 1500, 100)
+	s.placeOrder(t, "ann@example.com", "manual", mailItem(mug, 1))
+
+	// A sender claimed the email and died before recording the result.
+	e := s.outbox(t, "")[0]
+	e.Set("attempts", 1)
+	e.Set("lease_until", s.clock.Now().Add(hooks.DefaultEmailLease))
+	if err := s.app.Save(e); err != nil {
+		t.Fatalf("leave a claim behind: %v", err)
+	}
+
+	if n := s.send(t); n != 0 {
+		t.Fatalf("sent %d while another sender's lease runs, want 0", n)
+	}
+	s.clock.Advance(hooks.DefaultEmailLease)
+	if n := s.send(t); n != 1 {
+		t.Fatalf("sent %d once the lease ran out, want 1", n)
+	}
+	if e := s.outbox(t, "")[0]; e.GetString("status") != "sent" || e.GetInt("attempts") != 2 {
+		t.Errorf("status %q, attempts %d; want sent on the second attempt", e.GetString("status"), e.GetInt("attempts"))
+	}
+}
