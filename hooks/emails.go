@@ -473,6 +473,9 @@ func smtpConfig(app core.App, timeout time.Duration) (mail.Config, bool) {
 // startSender runs SendDueEmails in the background while the app serves:
 // every Interval, and as soon as an email is queued.
 func (h *emailHooks) startSender(se *core.ServeEvent) error {
+	if h.stop != nil {
+		return se.Next() // already running
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h.stop, h.done = cancel, make(chan struct{})
 	go func() {
