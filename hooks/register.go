@@ -15,6 +15,8 @@ import (
 type Deps struct {
 	// Now returns the current time; tests inject a clock here.
 	Now func() time.Time
+	// Outbox tunes the email sender (retries, backoff, the background loop).
+	Outbox OutboxOptions
 }
 
 // shopHooks carries the dependencies shared by the hook and route handlers.
@@ -33,4 +35,10 @@ func Register(app core.App, deps Deps) {
 	bindInventoryHooks(app, s)
 	bindOrderHooks(app, s)
 	bindRoutes(app, s)
+
+	outbox := deps.Outbox
+	if outbox.Now == nil {
+		outbox.Now = s.now
+	}
+	bindEmailHooks(app, outbox)
 }
