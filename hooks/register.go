@@ -15,6 +15,8 @@ import (
 type Deps struct {
 	// Now returns the current time; tests inject a clock here.
 	Now func() time.Time
+	// Jobs configures the scheduled jobs (hooks/jobs.go).
+	Jobs JobsConfig
 }
 
 // shopHooks carries the dependencies shared by the hook and route handlers.
@@ -25,12 +27,18 @@ type shopHooks struct {
 
 // Register binds every pocketshop hook and route to app.
 func Register(app core.App, deps Deps) {
-	s := &shopHooks{app: app, now: deps.Now}
-	if s.now == nil {
-		s.now = time.Now
-	}
+	s := newShopHooks(app, deps)
 
 	bindInventoryHooks(app, s)
 	bindOrderHooks(app, s)
 	bindRoutes(app, s)
+	bindJobs(app, s, deps.Jobs)
+}
+
+func newShopHooks(app core.App, deps Deps) *shopHooks {
+	s := &shopHooks{app: app, now: deps.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s
 }
