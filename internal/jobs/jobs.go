@@ -153,7 +153,7 @@ func New(cfg Config) (*Scheduler, error) {
 				return nil, fmt.Errorf("jobs: %s: %w", j.Name, err)
 			}
 			e.schedule = sched
-			s.cron.Schedule(sched, cron.FuncJob(func() { s.run(s.ctx, e) }))
+			s.cron.Schedule(sched, cron.FuncJob(func() { _, _ = s.run(s.ctx, e) }))
 		}
 		s.entries[j.Name] = e
 		s.order = append(s.order, j.Name)
@@ -234,21 +234,25 @@ func (s *Scheduler) RunNow(ctx context.Context, name string) (Run, error) {
 		sort.Strings(names)
 		return Run{}, fmt.Errorf("no job named %q (jobs: %s)", name, strings.Join(names, ", "))
 	}
-	r, ran := s.run(ctx, e)
-	if !ran {
-		return Run{}, fmt.Errorf("%s: %w", name, ErrStillRunning)
+	r, err := s.run(ctx, e)
+	if err != nil {
+		return Run{}, fmt.Errorf("%s: %w", name, err)
 	}
 	return r, nil
 }
 
-// run runs e's job unless it is running already, turns a panic into a
-// failed run, then records and logs the run.
-func (s *Scheduler) run(ctx context.Context, e *entry) (Run, bool) {
+// run runs e's job unless it is running already or ctx is done (the
+// scheduler is stopping), turns a panic into a failed run, then records and
+// logs the run.
+func (s *Scheduler) run(ctx context.Context, e *entry) (Run, error) {
 	if !e.busy.TryLock() {
 		s.logger.Info("job skipped: the previous run has not finished", "job", e.job.Name)
-		return Run{}, false
+		return Run{}, ErrStillRunning
 	}
 	defer e.busy.Unlock()
+	if err := ctx.Err(); err != nil {
+		return Run{}, err
+	}
 	s.running.Add(1)
 	defer s.running.Done()
 
@@ -281,7 +285,7 @@ func (s *Scheduler) run(ctx context.Context, e *entry) (Run, bool) {
 	if err := s.recorder.RecordRun(context.WithoutCancel(ctx), r); err != nil {
 		s.logger.Error("job run not recorded", "job", r.Job, "error", err)
 	}
-	return r, true
+	return r, nil
 }
 
 // callJob calls the job, turning a panic into an error.
