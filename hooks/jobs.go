@@ -111,8 +111,9 @@ func bindJobs(app core.App, s *shopHooks, cfg JobsConfig) {
 		return
 	}
 	var (
-		mu    sync.Mutex
-		sched *jobs.Scheduler
+		mu         sync.Mutex
+		sched      *jobs.Scheduler
+		terminated bool
 	)
 	start := func() error {
 		next, err := s.newScheduler(cfg)
@@ -121,6 +122,9 @@ func bindJobs(app core.App, s *shopHooks, cfg JobsConfig) {
 		}
 		mu.Lock()
 		defer mu.Unlock()
+		if terminated {
+			return nil
+		}
 		if sched != nil {
 			sched.Stop()
 		}
@@ -138,6 +142,7 @@ func bindJobs(app core.App, s *shopHooks, cfg JobsConfig) {
 	})
 	app.OnTerminate().BindFunc(func(e *core.TerminateEvent) error {
 		mu.Lock()
+		terminated = true
 		if sched != nil {
 			sched.Stop()
 			sched = nil

@@ -246,7 +246,7 @@ func (s *Scheduler) RunNow(ctx context.Context, name string) (Run, error) {
 // logs the run.
 func (s *Scheduler) run(ctx context.Context, e *entry) (Run, error) {
 	if !e.busy.TryLock() {
-		s.logger.Info("job skipped: the previous run has not finished", "job", e.job.Name)
+		s.logger.Info("Job skipped: the previous run has not finished.", "job", e.job.Name)
 		return Run{}, ErrStillRunning
 	}
 	defer e.busy.Unlock()
@@ -276,14 +276,14 @@ func (s *Scheduler) run(ctx context.Context, e *entry) (Run, error) {
 		attrs = append(attrs, "stack", p.stack)
 	}
 	if r.OK {
-		s.logger.Info("job finished", attrs...)
+		s.logger.Info("Job finished.", attrs...)
 	} else {
-		s.logger.Error("job failed", attrs...)
+		s.logger.Error("Job failed.", attrs...)
 	}
 	// Record even when the run's context is done (the server is stopping):
 	// the run happened.
 	if err := s.recorder.RecordRun(context.WithoutCancel(ctx), r); err != nil {
-		s.logger.Error("job run not recorded", "job", r.Job, "error", err)
+		s.logger.Error("Job run not recorded.", "job", r.Job, "error", err)
 	}
 	return r, nil
 }
