@@ -636,3 +636,46 @@ func TestPrune(t *testing.T) {
 		t.Errorf("%d prune runs recorded", len(runs))
 	}
 }
+
+func TestJobsCommand(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	deps := hooks.Deps{Now: func() time.Time { return now }}
+	app := shoptest.NewApp(t, deps)
+	updateSettings(t, app, map[string]any{"timezone": "Europe/Berlin"})
+
+	exec := func(args ...string) (string, error) {
+		cmd := hooks.NewJobsCommand(app, deps)
+		var out strings.Builder
+		cmd.SetOut(&out)
+		cmd.SetErr(&out)
+		cmd.SetArgs(args)
+		err := cmd.Execute()
+		return out.String(), err
+	}
+
+	out, err := exec("run", hooks.JobPrune)
+	if err != nil || !strings.HasPrefix(out, "prune: ok in 0s, 0 processed: 0 job runs older than 30 days") {
+		t.Fatalf("jobs run prune: %v\n%s", err, out)
+	}
+	if _, err := exec("run", "nope"); err == nil || !strings.Contains(err.Error(), `no job named "nope"`) {
+		t.Fatalf("jobs run nope: %v", err)
+	}
+
+	out, err = exec("list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"NEXT RUN (Europe/Berlin)",
+		// 12:00 UTC is 13:00 in Berlin.
+		"expire-reservations  0 * * * * *   2026-11-29 13:01:00       never",
+		"low-stock-digest     0 0 8 * * *   2026-11-30 08:00:00       never",
+		"daily-summary        0 0 21 * * *  2026-11-29 21:00:00       never",
+		"prune                0 30 3 * * *  2026-11-30 03:30:00       2026-11-29 13:00:00 ok",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("jobs list misses %q:\n%s", want, out)
+		}
+	}
+}
