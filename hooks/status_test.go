@@ -437,3 +437,48 @@ func TestDashboardFormSave(t *testing.T) {
 		t.Fatalf("events %v", got)
 	}
 }
+
+// TestDashboardFormCreate creates an order the way the dashboard's form
+// does: every field sent, the server's ones empty.
+func TestDashboardFormCreate(t *testing.T) {
+	t.Parallel()
+	f := newStatusFixture(t)
+	col, err := f.app.FindCollectionByNameOrId("orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := func(values map[string]string) shoptest.Response {
+		var buf bytes.Buffer
+		w := multipart.NewWriter(&buf)
+		for _, field := range col.Fields {
+			if field.Type() != core.FieldTypeAutodate {
+				_ = w.WriteField(field.GetName(), values[field.GetName()])
+			}
+		}
+		_ = w.Close()
+		return sendRaw(t, f.srv.URL+"/api/collections/orders/records", w.FormDataContentType(), &buf, f.su)
+	}
+
+	res := form(map[string]string{
+		"email": "phone@example.com", "payment_method": "manual", "note": "Ordered by phone",
+		"items": fmt.Sprintf("[\n  {\n    \"product\": %q,\n    \"quantity\": 2\n  }\n]", f.product),
+	})
+	if res.Status != http.StatusOK {
+		t.Fatalf("dashboard create: %d %s", res.Status, res.Raw)
+	}
+	expect(t, res.Body, map[string]any{"status": "pending", "number": 1001.0, "total_cents": 3500.0, "customer": ""})
+	if got := events(t, f.app, res.Body["id"]); fmt.Sprint(got) != "[>pending:admin]" {
+		t.Fatalf("events %v", got)
+	}
+
+	res = form(map[string]string{
+		"email": "phone@example.com", "payment_method": "manual", "status": "paid",
+		"items": fmt.Sprintf(`[{"product":%q,"quantity":1}]`, f.product),
+	})
+	if res.Status != http.StatusBadRequest || !strings.Contains(string(res.Raw), `"status":{"code":"validation_invalid_status"`) {
+		t.Fatalf("dashboard create as paid: %d %s", res.Status, res.Raw)
+	}
+	if got := shoptest.Stock(t, f.app, f.product); got != 8 {
+		t.Fatalf("stock %d, want 8", got)
+	}
+}

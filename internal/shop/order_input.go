@@ -25,7 +25,9 @@ const (
 )
 
 // ServerFields are order fields only the server writes. A client that sends
-// one of them on create gets a 400 instead of having it silently dropped.
+// one of them with a value on create gets a 400 instead of having it
+// silently dropped. An empty value (null, "", 0), which a form such as the
+// dashboard's sends for every field it shows, is ignored.
 var ServerFields = []string{
 	"number", "status", "customer", "token", "currency",
 	"subtotal_cents", "shipping_cents", "total_cents", "refunded_cents",
@@ -74,7 +76,7 @@ func ParseOrderInput(body map[string]any) (OrderInput, FieldErrors) {
 	errs := FieldErrors{}
 
 	for _, f := range ServerFields {
-		if _, ok := body[f]; ok {
+		if v, ok := body[f]; ok && !isEmpty(v) {
 			errs[f] = "This field is set by the server and cannot be sent."
 		}
 	}
@@ -293,6 +295,34 @@ func parseAddress(raw any) (map[string]string, string) {
 		}
 	}
 	return addr, ""
+}
+
+// isEmpty reports whether v is a field's "no value": null, "", 0, false, an
+// empty list or a zero time.
+func isEmpty(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return true
+	case string:
+		return v == ""
+	case float64:
+		return v == 0
+	case int:
+		return v == 0
+	case int64:
+		return v == 0
+	case bool:
+		return !v
+	case []byte:
+		return len(v) == 0
+	case []string:
+		return len(v) == 0
+	case []any:
+		return len(v) == 0
+	case interface{ IsZero() bool }:
+		return v.IsZero()
+	}
+	return false
 }
 
 func truncate(s string, n int) string {

@@ -62,6 +62,12 @@ func TestParseOrderInputValid(t *testing.T) {
 			shop.OrderInput{Email: "a@b.co", Lines: []shop.Line{{"p1", 1}}, PaymentMethod: "manual"},
 		},
 		{
+			"empty server fields, as a form sends them",
+			`{"email":"a@b.co","items":[{"product":"p1","quantity":1}],"payment_method":"manual",
+			  "number":0,"status":"","customer":"","token":null,"total_cents":0,"paid_at":"","tracking_number":""}`,
+			shop.OrderInput{Email: "a@b.co", Lines: []shop.Line{{"p1", 1}}, PaymentMethod: "manual"},
+		},
+		{
 			"fifty lines",
 			linesBody(50, func(i int) string { return fmt.Sprintf(`{"product":"p%d","quantity":1}`, i) }),
 			shop.OrderInput{Email: "a@b.co", Lines: func() []shop.Line {
@@ -187,7 +193,10 @@ func TestParseOrderInputInvalid(t *testing.T) {
 	}{"status paid", `{` + ok + `,` + item + `,"status":"paid"}`, "status", "This field is set by the server and cannot be sent."},
 		struct {
 			name, body, field, msg string
-		}{"total null", `{` + ok + `,` + item + `,"total_cents":null}`, "total_cents", "This field is set by the server and cannot be sent."})
+		}{"negative total", `{` + ok + `,` + item + `,"total_cents":-0.5}`, "total_cents", "This field is set by the server and cannot be sent."},
+		struct {
+			name, body, field, msg string
+		}{"token blank", `{` + ok + `,` + item + `,"token":" "}`, "token", "This field is set by the server and cannot be sent."})
 
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
