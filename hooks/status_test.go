@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,13 +30,27 @@ type statusFixture struct {
 	srv     *httptest.Server
 	product string
 	su      string
-	now     time.Time
+
+	mu  sync.Mutex // the clock is read by the server's goroutines
+	now time.Time
+}
+
+func (f *statusFixture) clock() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+func (f *statusFixture) advance(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.advance(d)
 }
 
 func newStatusFixture(t *testing.T) *statusFixture {
 	t.Helper()
 	f := &statusFixture{now: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
-	f.app = shoptest.NewApp(t, hooks.Deps{Now: func() time.Time { return f.now }})
+	f.app = shoptest.NewApp(t, hooks.Deps{Now: f.clock})
 	f.product = shoptest.CreateProduct(t, f.app, "mug", 1500, 10).Id
 	f.srv = shoptest.Serve(t, f.app)
 	f.su = shoptest.SuperuserToken(t, f.app)
@@ -90,7 +105,7 @@ func TestDashboardMovesOrderThroughItsLife(t *testing.T) {
 		t.Fatalf("pending -> fulfilled: %d %s", res.Status, res.Raw)
 	}
 
-	f.now = f.now.Add(time.Hour)
+	f.advance(time.Hour)
 	res = f.patch(t, o["id"], map[string]any{"status": "paid"})
 	if res.Status != http.StatusOK {
 		t.Fatalf("pending -> paid: %d %s", res.Status, res.Raw)
@@ -102,7 +117,7 @@ func TestDashboardMovesOrderThroughItsLife(t *testing.T) {
 		t.Fatalf("fulfilled without tracking number: %d %s", res.Status, res.Raw)
 	}
 
-	f.now = f.now.Add(time.Hour)
+	f.advance(time.Hour)
 	res = f.patch(t, o["id"], map[string]any{"status": "fulfilled", "tracking_number": "TRK1"})
 	if res.Status != http.StatusOK {
 		t.Fatalf("paid -> fulfilled: %d %s", res.Status, res.Raw)
@@ -191,7 +206,7 @@ func TestCancelAndExpiryReleaseStock(t *testing.T) {
 
 	// the owner cancels in the dashboard
 	a := f.order(t, "", 3)
-	f.now = f.now.Add(time.Minute)
+	f.advance(time.Minute)
 	res := f.patch(t, a["id"], map[string]any{"status": "cancelled"})
 	if res.Status != http.StatusOK {
 		t.Fatalf("dashboard cancel: %d %s", res.Status, res.Raw)
