@@ -44,7 +44,7 @@ func (f *statusFixture) clock() time.Time {
 func (f *statusFixture) advance(d time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.advance(d)
+	f.now = f.now.Add(d)
 }
 
 func newStatusFixture(t *testing.T) *statusFixture {
