@@ -177,7 +177,8 @@ var _ Provider = (*Stripe)(nil)
 // clients with different configs can live in one process (tests).
 func New(cfg Config) *Stripe {
 	backendCfg := &stripe.BackendConfig{
-		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelError},
+		// Errors are returned to the shop, which reports them itself.
+		LeveledLogger:     &stripe.LeveledLogger{Level: stripe.LevelNull},
 		MaxNetworkRetries: stripe.Int64(2),
 	}
 	if cfg.APIBase != "" {
