@@ -14,6 +14,7 @@ import (
 	"pocketshop/internal/payments"
 	"pocketshop/internal/shop"
 
+	validation "github.com/go-ozzo/ozzo-validation/v4"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/router"
@@ -72,7 +73,7 @@ type retryLaterError struct{ reason string }
 func (e *retryLaterError) Error() string { return "retry later: " + e.reason }
 
 func bindPaymentHooks(app core.App, s *shopHooks) {
-	app.OnRecordUpdateRequest("orders").BindFunc(s.onOrderRefundRequest)
+	app.OnRecordUpdateRequest("orders").BindFunc(s.onOrderPaymentRequest)
 	app.OnRecordAfterCreateSuccess("order_events").BindFunc(s.onOrderClosed)
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		if s.stripe != nil && !s.stripe.VerifiesWebhooks() {
@@ -458,7 +459,8 @@ func (s *shopHooks) refundLatePayment(ctx context.Context, orderID string) error
 	if err != nil {
 		return fmt.Errorf("find order %s: %w", orderID, err)
 	}
-	if order.GetString("payment_issue") != issueLateRefundPending {
+	status := order.GetString("status")
+	if order.GetString("payment_issue") != issueLateRefundPending || (status != shop.StatusExpired && status != shop.StatusCancelled) {
 		return nil
 	}
 	amount := int64(order.GetInt("total_cents") - order.GetInt("refunded_cents"))
@@ -540,11 +542,20 @@ func (s *shopHooks) applyRefund(txApp core.App, order *core.Record, refundedTota
 	}
 }
 
-// onOrderRefundRequest refunds the rest of a Stripe order's payment through
-// Stripe when the owner moves it to refunded, before the order is saved; if
-// Stripe refuses, the move fails with Stripe's message. Should the save fail
-// after Stripe refunded, Stripe's charge.refunded event completes the move.
-func (s *shopHooks) onOrderRefundRequest(e *core.RecordRequestEvent) error {
+// onOrderPaymentRequest guards the payment side of the owner's edits of an
+// order. The owner may clear payment_issue once it is handled, not set it.
+// Moving a Stripe order to refunded refunds the rest of its payment through
+// Stripe before the order is saved; if Stripe refuses, the move fails with
+// Stripe's message. Should the save fail after Stripe refunded, Stripe's
+// charge.refunded event completes the move.
+func (s *shopHooks) onOrderPaymentRequest(e *core.RecordRequestEvent) error {
+	issue := e.Record.GetString("payment_issue")
+	if issue != "" && issue != e.Record.Original().GetString("payment_issue") {
+		return e.BadRequestError("The order could not be saved.", validation.Errors{
+			"payment_issue": validation.NewError("payment_issue_clear_only", "The payment issue can only be cleared."),
+		})
+	}
+
 	from := e.Record.Original().GetString("status")
 	to := e.Record.GetString("status")
 	if to != shop.StatusRefunded || from == to || e.Record.GetString("payment_method") != "stripe" ||

@@ -604,6 +604,19 @@ func TestDashboardRefundRefusedByStripe(t *testing.T) {
 	if got := s.stock(t); got != 9 {
 		t.Fatalf("stock %d, want 9", got)
 	}
+
+	// The owner may clear a payment issue, never raise one (a pending
+	// refund flag would make reconciliation refund a paid order).
+	res = shoptest.Do(t, s.srv, http.MethodPatch, "/api/collections/orders/records/"+o.Id, owner,
+		map[string]any{"payment_issue": "late_payment_refund_pending"})
+	if res.Status != http.StatusBadRequest || !strings.Contains(string(res.Raw), "payment_issue") {
+		t.Fatalf("set payment_issue: %d %s", res.Status, res.Raw)
+	}
+	s.setFields(t, o.Id, map[string]any{"payment_issue": "amount_mismatch"})
+	res = shoptest.Do(t, s.srv, http.MethodPatch, "/api/collections/orders/records/"+o.Id, owner, map[string]any{"payment_issue": ""})
+	if res.Status != http.StatusOK || s.reload(t, o.Id).GetString("payment_issue") != "" {
+		t.Fatalf("clear payment_issue: %d %s", res.Status, res.Raw)
+	}
 }
 
 func TestReconcilePayments(t *testing.T) {
