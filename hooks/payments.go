@@ -128,7 +128,13 @@ func (s *shopHooks) checkoutURL(ctx context.Context, app core.App, order *core.R
 	prev := order.GetString("stripe_session_id")
 	if prev != "" {
 		sess, err := s.stripe.GetSession(ctx, prev)
-		if err != nil {
+		var refused *payments.Error
+		switch {
+		case errors.As(err, &refused) && refused.HTTPStatus == http.StatusNotFound:
+			// Unknown to this Stripe account (e.g. test keys swapped for
+			// live ones): start a new session.
+			sess = payments.Session{Status: payments.SessionExpired}
+		case err != nil:
 			return "", stripeAPIError("Stripe could not be reached; please try again.", err)
 		}
 		switch {

@@ -694,3 +694,38 @@ func TestWebhookAcceptsLargeEvents(t *testing.T) {
 		t.Fatalf("2 MiB event: %d, want 413", status)
 	}
 }
+
+func TestPayFindsTheSessionAlreadyPaid(t *testing.T) {
+	t.Parallel()
+	fake := newFakeStripe(t)
+	s := newPayShop(t, fake.URL, 10)
+	o := s.order(t, 1)
+	s.setFields(t, o.Id, map[string]any{"stripe_session_id": "cs_test_" + o.Id, "stripe_session_at": time.Now()})
+	fake.setSession(paidSession(o)) // paid, and the webhook is not here yet
+
+	res := shoptest.Do(t, s.srv, http.MethodPost, "/api/shop/orders/"+o.Id+"/pay?token="+o.GetString("token"), "", nil)
+	if res.Status != http.StatusBadRequest || !strings.Contains(string(res.Raw), "already been paid") {
+		t.Fatalf("pay: %d %s", res.Status, res.Raw)
+	}
+	if st := s.reload(t, o.Id).GetString("status"); st != shop.StatusPaid {
+		t.Fatalf("order is %s, want paid", st)
+	}
+	mustDeliver(t, s.srv, event("evt_late_webhook", payments.EventSessionCompleted, paidSession(o)))
+	if n := s.count(t, "order_events", dbx.HashExp{"order": o.Id, "to_status": "paid"}); n != 1 {
+		t.Fatalf("paid %d times", n)
+	}
+}
+
+func TestWebhookWithoutSecret(t *testing.T) {
+	t.Parallel()
+	app := shoptest.NewApp(t, hooks.Deps{Payments: payments.Config{SecretKey: "sk_test_pocketshop", APIBase: "http://127.0.0.1:1"}})
+	srv := shoptest.Serve(t, app)
+	payload, _ := json.Marshal(event("evt_x", "customer.created", map[string]any{"id": "cus_1"}))
+	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: testWebhookSecret})
+	if status, body := post(t, srv, payload, signed.Header); status != http.StatusServiceUnavailable {
+		t.Fatalf("webhook without a secret: %d %s", status, body)
+	}
+	if n, _ := app.CountRecords("payment_events"); n != 0 {
+		t.Fatalf("%d payment_events written", n)
+	}
+}
