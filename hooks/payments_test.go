@@ -545,6 +545,12 @@ func TestLatePayment(t *testing.T) {
 	if msg := evs[len(evs)-1].GetString("message"); !strings.Contains(msg, "sold out") {
 		t.Fatalf("customer not told: %q", msg)
 	}
+	// Both late payments reach the customer's outbox.
+	for _, o := range []*core.Record{b, c} {
+		if n := s.count(t, "emails", dbx.HashExp{"order": o.Id, "kind": "order_payment_update"}); n != 1 {
+			t.Fatalf("%d payment update emails for order %s, want 1", n, o.Id)
+		}
+	}
 	s.setStock(t, 2)
 	if _, err := hooks.ReconcilePayments(context.Background(), s.app); err != nil {
 		t.Fatalf("reconcile: %v", err)
