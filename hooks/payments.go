@@ -668,6 +668,15 @@ func ReconcilePayments(ctx context.Context, app core.App) (int, error) {
 	return s.reconcile(ctx)
 }
 
+// reconcilePaymentsJob is the reconcile-payments scheduled job.
+func (s *shopHooks) reconcilePaymentsJob(ctx context.Context) (int, string, error) {
+	if s.stripe == nil {
+		return 0, "Payments are not configured.", nil
+	}
+	n, err := s.reconcile(ctx)
+	return n, fmt.Sprintf("%d payment(s) reconciled with Stripe.", n), err
+}
+
 func (s *shopHooks) reconcile(ctx context.Context) (int, error) {
 	now := s.now().UTC()
 	processed := 0

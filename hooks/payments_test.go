@@ -735,3 +735,26 @@ func TestWebhookWithoutSecret(t *testing.T) {
 		t.Fatalf("%d payment_events written", n)
 	}
 }
+
+func TestReconcilePaymentsJob(t *testing.T) {
+	t.Parallel()
+	fake := newFakeStripe(t)
+	s := newPayShop(t, fake.URL, 10)
+	o := s.order(t, 1)
+	fake.addFailedEvent(event("evt_failed", payments.EventSessionCompleted, paidSession(o)))
+
+	sched, err := hooks.NewScheduler(s.app, hooks.Deps{Payments: payments.Config{SecretKey: "sk_test_pocketshop", APIBase: fake.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sched.RunNow(context.Background(), hooks.JobReconcilePayments); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if st := s.reload(t, o.Id).GetString("status"); st != shop.StatusPaid {
+		t.Fatalf("order is %s, want paid", st)
+	}
+	run, err := s.app.FindFirstRecordByData("job_runs", "job", hooks.JobReconcilePayments)
+	if err != nil || !run.GetBool("ok") || run.GetInt("processed") != 1 {
+		t.Fatalf("job run: %v, %v", run, err)
+	}
+}
