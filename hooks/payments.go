@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
-	"strings"
 	"time"
 
 	"pocketshop/internal/payments"
@@ -115,11 +115,11 @@ func (s *shopHooks) payOrder(e *core.RequestEvent) error {
 
 	ctx, cancel := context.WithTimeout(e.Request.Context(), stripeTimeout)
 	defer cancel()
-	url, err := s.checkoutURL(ctx, e.App, order)
+	checkout, err := s.checkoutURL(ctx, e.App, order)
 	if err != nil {
 		return apiError(e, err)
 	}
-	return e.JSON(http.StatusOK, map[string]string{"url": url})
+	return e.JSON(http.StatusOK, map[string]string{"url": checkout})
 }
 
 // checkoutURL returns the URL of the order's open Checkout Session,
@@ -175,9 +175,10 @@ func (s *shopHooks) checkoutURL(ctx context.Context, app core.App, order *core.R
 	if shipping := order.GetInt("shipping_cents"); shipping > 0 {
 		req.Lines = append(req.Lines, payments.LineItem{Name: "Shipping", UnitAmount: int64(shipping), Quantity: 1})
 	}
-	base := strings.TrimRight(app.Settings().Meta.AppURL, "/")
-	req.SuccessURL = fmt.Sprintf("%s/?order=%s&checkout=success", base, order.Id)
-	req.CancelURL = fmt.Sprintf("%s/?order=%s&checkout=cancelled", base, order.Id)
+	// Back to the order's page in the storefront, as the emails link it.
+	page := appURL(app) + "/order.html?" + url.Values{"id": {order.Id}, "token": {order.GetString("token")}}.Encode()
+	req.SuccessURL = page + "&checkout=success"
+	req.CancelURL = page + "&checkout=cancelled"
 
 	sess, err := s.stripe.CreateCheckoutSession(ctx, req)
 	if err != nil {
@@ -190,6 +191,8 @@ func (s *shopHooks) checkoutURL(ctx context.Context, app core.App, order *core.R
 			return fmt.Errorf("find order %s: %w", order.Id, err)
 		}
 		if fresh.GetString("status") != shop.StatusPending {
+			// Cancelled or expired meanwhile: nobody should pay this session.
+			go s.expireSession(sess.ID, order.Id)
 			return router.NewBadRequestError("The order is no longer pending.", nil)
 		}
 		fresh.Set("stripe_session_id", sess.ID)
@@ -637,15 +640,19 @@ func (s *shopHooks) onOrderClosed(e *core.RecordEvent) error {
 	if sessionID == "" || order.GetString("payment_method") != "stripe" {
 		return e.Next()
 	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), stripeTimeout)
-		defer cancel()
-		if err := s.stripe.ExpireSession(ctx, sessionID); err != nil {
-			s.app.Logger().Warn("Could not expire the checkout session of a closed order",
-				"order", order.Id, "session", sessionID, "error", err.Error())
-		}
-	}()
+	go s.expireSession(sessionID, order.Id)
 	return e.Next()
+}
+
+// expireSession expires a Checkout Session at Stripe, best effort. Run it
+// in its own goroutine, never inside a transaction.
+func (s *shopHooks) expireSession(sessionID, orderID string) {
+	ctx, cancel := context.WithTimeout(context.Background(), stripeTimeout)
+	defer cancel()
+	if err := s.stripe.ExpireSession(ctx, sessionID); err != nil {
+		s.app.Logger().Warn("Could not expire the checkout session of a closed order",
+			"order", orderID, "session", sessionID, "error", err.Error())
+	}
 }
 
 // ReconcilePayments catches up with Stripe for payments the webhook missed.
