@@ -372,10 +372,13 @@ func (s *shopHooks) applyEvent(txApp core.App, ev payments.Event) (eventOutcome,
 func (s *shopHooks) markPaid(txApp core.App, order *core.Record, sess payments.Session) (eventOutcome, error) {
 	total, currency := int64(order.GetInt("total_cents")), order.GetString("currency")
 	if sess.AmountTotal != total || sess.Currency != currency {
-		order.Set("payment_issue", issueAmountMismatch)
-		order.Set("stripe_payment_intent", sess.PaymentIntent)
-		if err := txApp.Save(order); err != nil {
-			return eventOutcome{}, fmt.Errorf("flag order %s: %w", order.Id, err)
+		// Flag an unpaid order for the owner; a paid one keeps its payment.
+		if order.GetString("stripe_payment_intent") == "" {
+			order.Set("payment_issue", issueAmountMismatch)
+			order.Set("stripe_payment_intent", sess.PaymentIntent)
+			if err := txApp.Save(order); err != nil {
+				return eventOutcome{}, fmt.Errorf("flag order %s: %w", order.Id, err)
+			}
 		}
 		return eventOutcome{order: order.Id, result: resultFailed, err: fmt.Sprintf(
 			"Amount mismatch: Stripe took %s, the order totals %s. The order was not marked paid.",
@@ -517,11 +520,11 @@ func (s *shopHooks) applyRefund(txApp core.App, order *core.Record, refundedTota
 	status := order.GetString("status")
 	done := eventOutcome{order: order.Id, result: resultApplied}
 
-	switch status {
-	case shop.StatusPending:
+	switch {
+	case status == shop.StatusPending && order.GetString("payment_issue") != issueAmountMismatch:
 		return eventOutcome{}, &retryLaterError{reason: "the order's payment is not recorded yet"}
 
-	case shop.StatusPaid, shop.StatusFulfilled:
+	case status == shop.StatusPaid || status == shop.StatusFulfilled:
 		if refundedTotal >= total {
 			if _, err := MoveOrder(txApp, order.Id, shop.StatusRefunded, shop.ActorStripe, "Refunded in full.",
 				func(r *core.Record) { r.Set("refunded_cents", refundedTotal) }); err != nil {
@@ -536,9 +539,9 @@ func (s *shopHooks) applyRefund(txApp core.App, order *core.Record, refundedTota
 		msg := fmt.Sprintf("Partially refunded: %s.", shop.FormatCents(int64(delta), order.GetString("currency")))
 		return done, writeOrderEvent(txApp, order.Id, status, status, shop.ActorStripe, msg, delta)
 
-	default: // refunded, or a late payment on an expired or cancelled order
+	default: // refunded, a late payment, or a payment of the wrong amount
 		order.Set("refunded_cents", refundedTotal)
-		msg := fmt.Sprintf("Refunded: %s.", shop.FormatCents(int64(delta), order.GetString("currency")))
+		msg := "Your payment has been refunded."
 		switch order.GetString("payment_issue") {
 		case issueLateRefundPending, issueLateFlagged:
 			order.Set("payment_issue", issueLateRefunded)

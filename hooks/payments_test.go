@@ -479,6 +479,15 @@ func TestWebhookAmountMismatch(t *testing.T) {
 		if r.GetString("result") != "failed" || !strings.Contains(r.GetString("error"), "Amount mismatch") || r.GetString("order") != o.Id {
 			t.Fatalf("%s: payment event %v", tt.name, r.PublicExport())
 		}
+
+		// The owner refunds the payment in Stripe: recorded, the customer told.
+		mustDeliver(t, s.srv, event(evID+"_refund", payments.EventChargeRefunded, charge(o, 1)))
+		if got := s.reload(t, o.Id).GetInt("refunded_cents"); got != 1 {
+			t.Fatalf("%s: refunded_cents %d", tt.name, got)
+		}
+		if n := s.count(t, "emails", dbx.HashExp{"order": o.Id, "kind": "order_payment_update"}); n != 1 {
+			t.Fatalf("%s: %d refund emails", tt.name, n)
+		}
 	}
 }
 
