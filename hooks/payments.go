@@ -599,7 +599,14 @@ func (s *shopHooks) onOrderPaymentRequest(e *core.RecordRequestEvent) error {
 
 	return e.App.RunInTransaction(func(txApp core.App) error {
 		e.App = txApp
-		if err := e.Next(); err != nil {
+		// Stripe's charge.refunded may have moved the order (and restocked
+		// it) while Stripe was answering: restock only if this save moves it.
+		current, err := txApp.FindRecordById("orders", e.Record.Id)
+		if err != nil {
+			return fmt.Errorf("find order %s: %w", e.Record.Id, err)
+		}
+		moves := current.GetString("status") != shop.StatusRefunded
+		if err := e.Next(); err != nil || !moves {
 			return err
 		}
 		return s.restockIfWanted(txApp, e.Record)

@@ -599,6 +599,36 @@ func TestDashboardRefund(t *testing.T) {
 	}
 }
 
+// TestDashboardRefundRacesItsWebhook has Stripe deliver charge.refunded
+// while the dashboard's refund call is still waiting for Stripe's answer:
+// the order is refunded and restocked once.
+func TestDashboardRefundRacesItsWebhook(t *testing.T) {
+	t.Parallel()
+	fake := newFakeStripe(t)
+	s := newPayShop(t, fake.URL, 10)
+	s.setSetting(t, "restock_on_refund", true)
+	owner := shoptest.SuperuserToken(t, s.app)
+
+	o := s.order(t, 2)
+	mustDeliver(t, s.srv, event("evt_paid", payments.EventSessionCompleted, paidSession(o)))
+	fake.onRefund = func() {
+		mustDeliver(t, s.srv, event("evt_refunded", payments.EventChargeRefunded, charge(o, o.GetInt("total_cents"))))
+	}
+	res := shoptest.Do(t, s.srv, http.MethodPatch, "/api/collections/orders/records/"+o.Id, owner, map[string]any{"status": "refunded"})
+	if res.Status != http.StatusOK {
+		t.Fatalf("refund: %d %s", res.Status, res.Raw)
+	}
+	if st := s.reload(t, o.Id).GetString("status"); st != shop.StatusRefunded {
+		t.Fatalf("order is %s", st)
+	}
+	if n := s.count(t, "order_events", dbx.HashExp{"order": o.Id, "to_status": "refunded"}); n != 1 {
+		t.Fatalf("%d refunded events, want 1", n)
+	}
+	if got := s.stock(t); got != 10 {
+		t.Fatalf("stock %d, want 10 (restocked once)", got)
+	}
+}
+
 func TestDashboardRefundRefusedByStripe(t *testing.T) {
 	t.Parallel()
 	fake := newFakeStripe(t)

@@ -21,6 +21,7 @@ type fakeStripe struct {
 	events      []map[string]any          // GET /v1/events
 	refundError string                    // POST /v1/refunds answers 400 with it
 	refunds     []string                  // payment intents refunded
+	onRefund    func()                    // runs before a refund is answered
 	expired     chan string               // POST /v1/checkout/sessions/{id}/expire
 }
 
@@ -46,6 +47,9 @@ func newFakeStripe(t *testing.T) *fakeStripe {
 		_ = r.ParseForm()
 		f.mu.Lock()
 		defer f.mu.Unlock()
+		if f.onRefund != nil {
+			f.onRefund()
+		}
 		if f.refundError != "" {
 			stripeErrorJSON(w, http.StatusBadRequest, "charge_already_refunded", f.refundError)
 			return
