@@ -319,7 +319,7 @@ func (s *shopHooks) processEvent(ctx context.Context, ev payments.Event) (string
 // applyEvent applies one event inside txApp's transaction.
 func (s *shopHooks) applyEvent(txApp core.App, ev payments.Event) (eventOutcome, error) {
 	switch ev.Type {
-	case payments.EventSessionCompleted, payments.EventSessionAsyncSucceded:
+	case payments.EventSessionCompleted, payments.EventSessionAsyncSucceeded:
 		order, out := findSessionOrder(txApp, ev.Session)
 		if order == nil {
 			return out, nil
@@ -718,6 +718,10 @@ func (s *shopHooks) reconcile(ctx context.Context) (int, error) {
 	}
 	for _, order := range orders {
 		sess, err := s.stripe.GetSession(ctx, order.GetString("stripe_session_id"))
+		var refused *payments.Error
+		if errors.As(err, &refused) && refused.HTTPStatus == http.StatusNotFound {
+			continue // not this account's session (keys changed): nothing to learn
+		}
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -396,7 +396,7 @@ func TestWebhookOutOfOrderAndLateEvents(t *testing.T) {
 
 	// async success first, then the completed event that announced it.
 	b := s.order(t, 1)
-	mustDeliver(t, s.srv, event("evt_b_async", payments.EventSessionAsyncSucceded, paidSession(b)))
+	mustDeliver(t, s.srv, event("evt_b_async", payments.EventSessionAsyncSucceeded, paidSession(b)))
 	mustDeliver(t, s.srv, event("evt_b_completed", payments.EventSessionCompleted, with(paidSession(b), "payment_status", "unpaid")))
 	if n := s.count(t, "order_events", dbx.HashExp{"order": b.Id, "to_status": "paid"}); n != 1 {
 		t.Fatalf("b paid %d times", n)

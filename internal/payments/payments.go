@@ -62,17 +62,17 @@ const (
 
 // Event types the shop acts on.
 const (
-	EventSessionCompleted     = "checkout.session.completed"
-	EventSessionAsyncSucceded = "checkout.session.async_payment_succeeded"
-	EventSessionAsyncFailed   = "checkout.session.async_payment_failed"
-	EventSessionExpired       = "checkout.session.expired"
-	EventChargeRefunded       = "charge.refunded"
+	EventSessionCompleted      = "checkout.session.completed"
+	EventSessionAsyncSucceeded = "checkout.session.async_payment_succeeded"
+	EventSessionAsyncFailed    = "checkout.session.async_payment_failed"
+	EventSessionExpired        = "checkout.session.expired"
+	EventChargeRefunded        = "charge.refunded"
 )
 
 // HandledEventTypes lists the event types the shop acts on; the webhook
 // endpoint in Stripe needs only these.
 var HandledEventTypes = []string{
-	EventSessionCompleted, EventSessionAsyncSucceded, EventSessionAsyncFailed,
+	EventSessionCompleted, EventSessionAsyncSucceeded, EventSessionAsyncFailed,
 	EventSessionExpired, EventChargeRefunded,
 }
 
