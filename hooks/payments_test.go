@@ -611,9 +611,13 @@ func TestDashboardRefundRacesItsWebhook(t *testing.T) {
 
 	o := s.order(t, 2)
 	mustDeliver(t, s.srv, event("evt_paid", payments.EventSessionCompleted, paidSession(o)))
-	fake.onRefund = func() {
-		mustDeliver(t, s.srv, event("evt_refunded", payments.EventChargeRefunded, charge(o, o.GetInt("total_cents"))))
+	fake.mu.Lock()
+	fake.onRefund = func() { // on the fake's goroutine: no t.Fatal here
+		if status, body := deliver(t, s.srv, event("evt_refunded", payments.EventChargeRefunded, charge(o, o.GetInt("total_cents")))); status != http.StatusOK {
+			t.Errorf("charge.refunded: %d %s", status, body)
+		}
 	}
+	fake.mu.Unlock()
 	res := shoptest.Do(t, s.srv, http.MethodPatch, "/api/collections/orders/records/"+o.Id, owner, map[string]any{"status": "refunded"})
 	if res.Status != http.StatusOK {
 		t.Fatalf("refund: %d %s", res.Status, res.Raw)
