@@ -13,6 +13,7 @@ import (
 
 	"pocketshop/hooks"
 	"pocketshop/internal/jobs"
+	"pocketshop/internal/payments"
 	_ "pocketshop/pb_migrations"
 
 	"github.com/pocketbase/dbx"
@@ -50,7 +51,14 @@ func main() {
 		log.Fatalf("pocketshop: %v", err)
 	}
 	jobsConfig.Schedules = schedules
-	deps := hooks.Deps{Jobs: jobsConfig}
+	deps := hooks.Deps{
+		Jobs: jobsConfig,
+		Payments: payments.Config{
+			SecretKey:     os.Getenv("STRIPE_SECRET_KEY"),
+			WebhookSecret: os.Getenv("STRIPE_WEBHOOK_SECRET"),
+			APIBase:       os.Getenv("STRIPE_API_BASE"),
+		},
+	}
 
 	hooks.Register(app, deps)
 	app.RootCmd.AddCommand(hooks.NewJobsCommand(app, deps))

@@ -21,6 +21,9 @@ func bindRoutes(app core.App, s *shopHooks) {
 		g := se.Router.Group("/api/shop")
 		g.Bind(apis.BodyLimit(maxShopBodyBytes))
 		g.POST("/orders/{id}/cancel", s.cancelOrder)
+		g.POST("/orders/{id}/pay", s.payOrder)
+		// Stripe's events may exceed the group's limit; the handler applies its own.
+		g.POST("/stripe/webhook", s.stripeWebhook).Unbind(apis.DefaultBodyLimitMiddlewareId)
 		return se.Next()
 	})
 }
