@@ -33,4 +33,6 @@ func Register(app core.App, deps Deps) {
 	bindInventoryHooks(app, s)
 	bindOrderHooks(app, s)
 	bindRoutes(app, s)
+	bindAbuseLimits(app)
+	bindGracefulShutdown(app)
 }
