@@ -620,3 +620,33 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestEnvExampleLoads keeps deploy/pocketshop.env.example in step with the
+// variables the binary reads.
+func TestEnvExampleLoads(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("deploy/pocketshop.env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, value, ok := strings.Cut(line, "=")
+		if !ok || !slices.ContainsFunc(config.Vars, func(v config.Var) bool { return v.Name == name }) {
+			t.Errorf("env example line %q is not a variable pocketshop reads", line)
+		}
+		env[name] = value
+	}
+	for _, v := range config.Vars {
+		if !strings.Contains(string(raw), v.Name+"=") {
+			t.Errorf("env example does not mention %s", v.Name)
+		}
+	}
+	if _, err := config.Load(func(k string) string { return env[k] }); err != nil {
+		t.Errorf("the env example does not load: %v", err)
+	}
+}
