@@ -172,6 +172,31 @@ func (s *server) wait() {
 	}
 }
 
+// waitFor polls ok (which must tolerate a server that is restarting) until it
+// holds, for up to 60 seconds.
+func (s *server) waitFor(ok func() bool) {
+	s.t.Helper()
+	for i := 0; i < 600; i++ {
+		if ok() {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.t.Fatalf("condition not met after 60s\n%s", s.out)
+}
+
+// statusOf returns the status of a GET, or 0 when the server does not answer.
+func (s *server) statusOf(path, token string) int {
+	req, _ := http.NewRequest(http.MethodGet, s.url+path, nil)
+	req.Header.Set("Authorization", token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
 // call sends a JSON request and decodes a JSON answer into out (when not nil).
 func (s *server) call(method, path, token string, body any, out any) int {
 	s.t.Helper()
@@ -415,6 +440,26 @@ func TestRestoreDrill(t *testing.T) {
 			len(before["orders"]), len(before["stock_movements"]), len(before["order_events"]), len(before["emails"]))
 	}
 
+	// A mistake after the backup, undone by the dashboard's restore (the API
+	// call it makes): PocketBase swaps the data dir and re-executes itself.
+	srv = startServer(t, dataDir)
+	var mistake struct{ ID string }
+	if st := srv.call("POST", "/api/collections/orders/records", "", map[string]any{
+		"email": "mistake@example.com", "payment_method": "manual",
+		"items": []map[string]any{{"product": products[0], "quantity": 1}},
+	}, &mistake); st != 200 {
+		t.Fatalf("order after the backup: %d", st)
+	}
+	token = srv.ownerToken()
+	if st := srv.call("POST", "/api/backups/drill.zip/restore", token, nil, nil); st != 204 {
+		t.Fatalf("POST /api/backups/drill.zip/restore: %d", st)
+	}
+	srv.waitFor(func() bool {
+		return srv.statusOf("/api/collections/orders/records/"+mistake.ID, token) == http.StatusNotFound
+	})
+	srv.stop()
+	sameSnapshot(t, "after the API restore", before, snapshot(t, dataDir))
+
 	// Disaster: the data dir is gone. Restore the downloaded zip.
 	if err := os.RemoveAll(dataDir); err != nil {
 		t.Fatal(err)
@@ -521,13 +566,21 @@ func TestServeFinishesRequestsInFlightOnSIGTERM(t *testing.T) {
 		"email": "ann@example.com", "payment_method": "manual",
 		"items": []map[string]any{{"product": p.ID, "quantity": 2}},
 	})
+	// The order's request: with "Expect: 100-continue" the server answers
+	// "100 Continue" once its handler starts reading the body, so the
+	// request is in flight, not waiting to be accepted, when SIGTERM comes.
 	conn, err := net.Dial("tcp", srv.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	answers := bufio.NewReader(conn)
+	fmt.Fprintf(conn, "POST /api/collections/orders/records HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"+
+		"Content-Length: %d\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n", srv.addr, len(body))
+	if res, err := http.ReadResponse(answers, nil); err != nil || res.StatusCode != http.StatusContinue {
+		t.Fatalf("want 100 Continue, got %v %v", res, err)
+	}
 	half := len(body) / 2
-	fmt.Fprintf(conn, "POST /api/collections/orders/records HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n", srv.addr, len(body))
 	if _, err := conn.Write(body[:half]); err != nil {
 		t.Fatal(err)
 	}
@@ -557,7 +610,7 @@ func TestServeFinishesRequestsInFlightOnSIGTERM(t *testing.T) {
 	if _, err := conn.Write(body[half:]); err != nil {
 		t.Fatalf("finish the order's body: %v", err)
 	}
-	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	res, err := http.ReadResponse(answers, nil)
 	if err != nil {
 		t.Fatalf("read the order's answer: %v\n%s", err, srv.out)
 	}

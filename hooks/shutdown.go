@@ -13,8 +13,8 @@ import (
 // one second, less than a Stripe call may take.
 const ShutdownGrace = 10 * time.Second
 
-// bindGracefulShutdown makes `serve` stop taking new connections on
-// termination and wait up to ShutdownGrace for the requests in flight.
+// bindGracefulShutdown makes `serve` stop taking new connections on SIGTERM
+// or SIGINT and wait up to ShutdownGrace for the requests in flight.
 func bindGracefulShutdown(app core.App) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		srv := se.Server
@@ -27,6 +27,13 @@ func bindGracefulShutdown(app core.App) {
 			// request's context and gives the server one second
 			Priority: -10000,
 			Func: func(te *core.TerminateEvent) error {
+				// A restart (after a restore from the dashboard) keeps
+				// PocketBase's own timing: it holds `serve` open only from
+				// its own handler on, and waiting here first would let the
+				// process exit before it re-executes itself.
+				if te.IsRestart {
+					return te.Next()
+				}
 				// Realtime (SSE) connections never end by themselves:
 				// closing their clients ends them, so that waiting is only
 				// for real requests.
