@@ -10,10 +10,12 @@ import (
 	"net/http"
 	"os"
 	"slices"
-	_ "time/tzdata" // the shop's timezone setting works on hosts and images without zoneinfo
+	"strings"
+	_ "time/tzdata" // the shop's time zone works on hosts without zoneinfo
 
 	"pocketshop/hooks"
 	"pocketshop/internal/config"
+	"pocketshop/internal/jobs"
 	_ "pocketshop/pb_migrations"
 
 	"github.com/pocketbase/dbx"
@@ -44,14 +46,6 @@ func main() {
 
 	app := pocketbase.New()
 	app.RootCmd.Short = "pocketshop: a shop backend in one binary (PocketBase with the shop built in)"
-	app.RootCmd.Long = app.RootCmd.Short + `
-
-Environment variables (all optional; a bad value stops the start with one line naming it):
-` + config.Help() + `
-Start the shop on a domain with automatic HTTPS:  pocketshop serve shop.example.com
-Behind a proxy:                                   pocketshop serve --http=127.0.0.1:8090
-Allow a storefront on another domain (CORS):      pocketshop serve --origins=https://www.example.com
-Set the data dir with --dir (default: pb_data beside the binary).`
 
 	var publicDir string
 	app.RootCmd.PersistentFlags().StringVar(&publicDir, "publicDir", "",
@@ -64,7 +58,24 @@ Set the data dir with --dir (default: pb_data beside the binary).`
 		Automigrate:  false, // the schema is owned by the Go migrations in pb_migrations/
 	})
 
-	hooks.Register(app, hooks.Deps{})
+	jobsConfig := hooks.JobsConfig{Start: true}
+	schedules, err := jobs.SchedulesFromEnv(os.Environ(), hooks.JobNames(jobsConfig))
+	if err != nil {
+		log.Fatalf("pocketshop: %v", err)
+	}
+	jobsConfig.Schedules = schedules
+	app.RootCmd.Long = app.RootCmd.Short + `
+
+Environment variables (all optional; a bad value stops the start with one line naming it):
+` + config.Help() + jobsHelp(hooks.JobNames(jobsConfig)) + `
+Start the shop on a domain with automatic HTTPS:  pocketshop serve shop.example.com
+Behind a proxy:                                   pocketshop serve --http=127.0.0.1:8090
+Allow a storefront on another domain (CORS):      pocketshop serve --origins=https://www.example.com
+Set the data dir with --dir (default: pb_data beside the binary).`
+	deps := hooks.Deps{Jobs: jobsConfig}
+
+	hooks.Register(app, deps)
+	app.RootCmd.AddCommand(hooks.NewJobsCommand(app, deps))
 
 	app.RootCmd.AddCommand(&cobra.Command{
 		Use:   "seed",
@@ -123,6 +134,15 @@ Set the data dir with --dir (default: pb_data beside the binary).`
 	if cmdErr != nil {
 		os.Exit(1)
 	}
+}
+
+// jobsHelp lists the schedule override variable of each job for --help.
+func jobsHelp(names []string) string {
+	var b strings.Builder
+	for _, name := range names {
+		fmt.Fprintf(&b, "  %-35s schedule of the %s job (cron, or off)\n", jobs.EnvVar(name), name)
+	}
+	return b.String()
 }
 
 // wantsHelp reports whether the command line only asks for help or the version.

@@ -86,7 +86,7 @@ func Load(getenv func(string) string) (Config, error) {
 func Help() string {
 	var b strings.Builder
 	for _, v := range Vars {
-		fmt.Fprintf(&b, "  %-22s %s\n", v.Name, v.Help)
+		fmt.Fprintf(&b, "  %-35s %s\n", v.Name, v.Help)
 	}
 	return b.String()
 }
