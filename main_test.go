@@ -110,15 +110,27 @@ type server struct {
 // and waits until /api/health answers.
 func startServer(t *testing.T, dataDir string, env ...string) *server {
 	t.Helper()
+	addr := freeAddr(t)
+	return startServerArgs(t, addr, env, "serve", "--http="+addr, "--dir="+dataDir, "--dev=false")
+}
+
+// freeAddr returns a loopback address with a port free right now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
+	defer l.Close()
+	return l.Addr().String()
+}
 
+// startServerArgs runs the binary with args, which must make it serve on
+// addr, and waits until /api/health answers.
+func startServerArgs(t *testing.T, addr string, env []string, args ...string) *server {
+	t.Helper()
 	s := &server{t: t, addr: addr, url: "http://" + addr, out: &syncBuffer{}, done: make(chan error, 1)}
-	s.cmd = exec.Command(pocketshopBinary(t), "serve", "--http="+addr, "--dir="+dataDir, "--dev=false")
+	s.cmd = exec.Command(pocketshopBinary(t), args...)
 	s.cmd.Env = append(shopEnv(), env...)
 	s.cmd.Stdout = s.out
 	s.cmd.Stderr = s.out
@@ -667,6 +679,68 @@ func TestDockerfileBuildsLikeMake(t *testing.T) {
 	for _, want := range []string{"USER ", "VOLUME ", "EXPOSE 8090", "HEALTHCHECK", "/api/health"} {
 		if !strings.Contains(string(docker), want) {
 			t.Errorf("the Dockerfile has no %s", strings.TrimSpace(want))
+		}
+	}
+}
+
+// TestDockerCommandLineServes runs the binary with the image's ENTRYPOINT and
+// CMD (a temp dir for /pb_data, a free loopback port for 0.0.0.0:8090) and
+// asks the HEALTHCHECK's URL.
+func TestDockerCommandLineServes(t *testing.T) {
+	t.Parallel()
+	docker, err := os.ReadFile("Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var args []string
+	for _, line := range strings.Split(string(docker), "\n") {
+		for _, instr := range []string{"ENTRYPOINT ", "CMD "} {
+			if rest, ok := strings.CutPrefix(line, instr); ok {
+				var words []string
+				if err := json.Unmarshal([]byte(rest), &words); err != nil {
+					t.Fatalf("%s is not in exec form: %v", line, err)
+				}
+				args = append(args, words...)
+			}
+		}
+	}
+	if len(args) < 2 || args[0] != "pocketshop" {
+		t.Fatalf("ENTRYPOINT and CMD = %q, want pocketshop and its arguments", args)
+	}
+	addr, dir := freeAddr(t), filepath.Join(t.TempDir(), "pb_data")
+	replacer := strings.NewReplacer("/pb_data", dir, "0.0.0.0:8090", addr)
+	for i := range args {
+		args[i] = replacer.Replace(args[i])
+	}
+	srv := startServerArgs(t, addr, nil, args[1:]...)
+	if _, err := os.Stat(filepath.Join(dir, "data.db")); err != nil {
+		t.Fatalf("the data is not in the volume's dir: %v", err)
+	}
+	srv.stop()
+}
+
+// TestSystemdUnit keeps the unit's data dir, writable path and hardening
+// together.
+func TestSystemdUnit(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("deploy/pocketshop.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unit := string(raw)
+	for _, want := range []string{
+		"User=pocketshop", "EnvironmentFile=/etc/pocketshop/pocketshop.env",
+		"Restart=on-failure", "KillSignal=SIGTERM", "NoNewPrivileges=true", "ProtectSystem=strict",
+		"ReadWritePaths=/var/lib/pocketshop\n", "StateDirectory=pocketshop\n",
+	} {
+		if !strings.Contains(unit, want) {
+			t.Errorf("the unit has no %q", strings.TrimSpace(want))
+		}
+	}
+	for _, line := range strings.Split(unit, "\n") {
+		line = strings.TrimPrefix(line, "#")
+		if strings.HasPrefix(line, "ExecStart=") && !strings.Contains(line, " --dir=/var/lib/pocketshop/pb_data") {
+			t.Errorf("%s does not keep its data under ReadWritePaths", line)
 		}
 	}
 }
