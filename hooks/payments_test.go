@@ -184,10 +184,10 @@ func deliver(t *testing.T, srv *httptest.Server, ev map[string]any) (int, string
 		t.Fatal(err)
 	}
 	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: testWebhookSecret})
-	return post(t, srv, payload, signed.Header)
+	return postWebhook(t, srv, payload, signed.Header)
 }
 
-func post(t *testing.T, srv *httptest.Server, payload []byte, signature string) (int, string) {
+func postWebhook(t *testing.T, srv *httptest.Server, payload []byte, signature string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/shop/stripe/webhook", bytes.NewReader(payload))
 	req.Header.Set("Content-Type", "application/json")
@@ -235,7 +235,7 @@ func TestPaymentsNotConfigured(t *testing.T) {
 		t.Fatalf("manual pay: %d %s", res.Status, res.Raw)
 	}
 
-	status, body := post(t, srv, []byte(`{}`), "t=1,v1=00")
+	status, body := postWebhook(t, srv, []byte(`{}`), "t=1,v1=00")
 	if status != http.StatusServiceUnavailable {
 		t.Fatalf("webhook without keys: %d %s", status, body)
 	}
@@ -323,7 +323,7 @@ func TestWebhookRejectsBadSignatures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			status, body := post(t, s.srv, payload, tt.header)
+			status, body := postWebhook(t, s.srv, payload, tt.header)
 			if status != http.StatusBadRequest {
 				t.Fatalf("status %d %s, want 400", status, body)
 			}
@@ -771,7 +771,7 @@ func TestWebhookWithoutSecret(t *testing.T) {
 	srv := shoptest.Serve(t, app)
 	payload, _ := json.Marshal(event("evt_x", "customer.created", map[string]any{"id": "cus_1"}))
 	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: testWebhookSecret})
-	if status, body := post(t, srv, payload, signed.Header); status != http.StatusServiceUnavailable {
+	if status, body := postWebhook(t, srv, payload, signed.Header); status != http.StatusServiceUnavailable {
 		t.Fatalf("webhook without a secret: %d %s", status, body)
 	}
 	if n, _ := app.CountRecords("payment_events"); n != 0 {

@@ -41,6 +41,8 @@ func Register(app core.App, deps Deps) {
 	bindOrderHooks(app, s)
 	bindPaymentHooks(app, s) // after the order hooks: its update request hook runs after theirs
 	bindRoutes(app, s)
+	bindAbuseLimits(app)
+	bindGracefulShutdown(app)
 	bindJobs(app, s, deps.Jobs)
 
 	outbox := deps.Outbox
