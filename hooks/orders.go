@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"time"
 
 	"pocketshop/internal/shop"
@@ -48,6 +49,19 @@ func (s *shopHooks) onOrderCreateRequest(e *core.RecordRequestEvent) error {
 	if fieldErrs == nil {
 		fieldErrs = shop.FieldErrors{}
 	}
+	// Fields added to orders after shop.ServerFields was written (by other
+	// migrations) are the server's too: only shop.ClientFields are the
+	// client's.
+	for _, f := range e.Collection.Fields {
+		name := f.GetName()
+		if f.GetSystem() || f.Type() == core.FieldTypeAutodate || slices.Contains(shop.ClientFields, name) {
+			continue
+		}
+		if v, ok := info.Body[name]; ok && !shop.IsEmptyValue(v) {
+			fieldErrs[name] = shop.ServerFieldMessage
+		}
+	}
+
 	var customerID string
 	if e.Auth != nil && e.Auth.Collection().Name == "users" {
 		customerID = e.Auth.Id

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"pocketshop/hooks"
+	"pocketshop/internal/shop"
 	"pocketshop/internal/shoptest"
 
 	"github.com/pocketbase/pocketbase/core"
@@ -451,4 +452,53 @@ func TestOrderCreateSignedInWithoutEmail(t *testing.T) {
 	}
 	body["email"] = "anon@example.com"
 	expect(t, shoptest.PlaceOrder(t, srv, token, body), map[string]any{"customer": u.Id, "email": "anon@example.com"})
+}
+
+// TestOrderCreateRefusesEveryServerField: fields other branches add to
+// orders (payment_issue, stripe_session_at, ...) are the server's too.
+func TestOrderCreateRefusesEveryServerField(t *testing.T) {
+	t.Parallel()
+	app := shoptest.NewApp(t, hooks.Deps{})
+	catalog(t, app)
+	srv := shoptest.Serve(t, app)
+	col, err := app.FindCollectionByNameOrId("orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := map[string]bool{"email": true, "items": true, "payment_method": true, "shipping_address": true, "note": true}
+	samples := map[string]any{
+		core.FieldTypeText: "x", core.FieldTypeNumber: 7, core.FieldTypeBool: true, core.FieldTypeEmail: "x@example.com",
+		core.FieldTypeDate: "2030-01-01 00:00:00.000Z", core.FieldTypeJSON: map[string]any{"a": 1},
+	}
+	checked := 0
+	for _, f := range col.Fields {
+		name := f.GetName()
+		if client[name] || f.GetSystem() || f.Type() == core.FieldTypeAutodate {
+			continue
+		}
+		value, ok := samples[f.Type()]
+		switch f := f.(type) {
+		case *core.SelectField:
+			value, ok = f.Values[len(f.Values)-1], true
+		case *core.RelationField:
+			u, _ := shoptest.CreateUser(t, app, name+"@example.com")
+			value, ok = u.Id, true
+		}
+		if !ok {
+			t.Fatalf("no sample value for %s (%s)", name, f.Type())
+		}
+		body := map[string]any{"email": "ann@example.com", "payment_method": "manual",
+			"items": []map[string]any{{"product": toteID, "quantity": 1}}, name: value}
+		res := shoptest.Do(t, srv, http.MethodPost, "/api/collections/orders/records", "", body)
+		if res.Status != http.StatusBadRequest || !strings.Contains(string(res.Raw), fieldError(name, "This field is set by the server and cannot be sent.")) {
+			t.Errorf("client sets %s = %v: %d %s", name, value, res.Status, res.Raw)
+		}
+		checked++
+	}
+	if checked < len(shop.ServerFields) {
+		t.Fatalf("checked %d fields, fewer than shop.ServerFields", checked)
+	}
+	if n := shoptest.Count(t, app, "orders"); n != 0 {
+		t.Fatalf("%d orders stored", n)
+	}
 }

@@ -35,6 +35,13 @@ var ServerFields = []string{
 	"stripe_session_id", "stripe_payment_intent", "tracking_number",
 }
 
+// ClientFields are the order fields a client writes on create; every other
+// field of orders is the server's.
+var ClientFields = []string{"email", "items", "payment_method", "shipping_address", "note"}
+
+// ServerFieldMessage is the message for a server field a client sent.
+const ServerFieldMessage = "This field is set by the server and cannot be sent."
+
 // AddressFields are the keys of orders.shipping_address.
 var AddressFields = []string{"name", "line1", "line2", "city", "postal_code", "country"}
 
@@ -76,8 +83,8 @@ func ParseOrderInput(body map[string]any) (OrderInput, FieldErrors) {
 	errs := FieldErrors{}
 
 	for _, f := range ServerFields {
-		if v, ok := body[f]; ok && !isEmpty(v) {
-			errs[f] = "This field is set by the server and cannot be sent."
+		if v, ok := body[f]; ok && !IsEmptyValue(v) {
+			errs[f] = ServerFieldMessage
 		}
 	}
 
@@ -297,9 +304,9 @@ func parseAddress(raw any) (map[string]string, string) {
 	return addr, ""
 }
 
-// isEmpty reports whether v is a field's "no value": null, "", 0, false, an
-// empty list or a zero time.
-func isEmpty(v any) bool {
+// IsEmptyValue reports whether v is a field's "no value": null, "", 0,
+// false, an empty list or a zero time.
+func IsEmptyValue(v any) bool {
 	switch v := v.(type) {
 	case nil:
 		return true
