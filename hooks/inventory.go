@@ -27,7 +27,7 @@ type NotEnoughStockError struct {
 
 func (e *NotEnoughStockError) Error() string {
 	if e.Left == 0 {
-		return fmt.Sprintf("%q is sold out.", e.Product)
+		return fmt.Sprintf("Not enough stock for %q: it is sold out.", e.Product)
 	}
 	return fmt.Sprintf("Not enough stock for %q: only %d left.", e.Product, e.Left)
 }
@@ -69,6 +69,13 @@ func (s *shopHooks) onProductUpdate(e *core.RecordEvent) error {
 			return fmt.Errorf("read stock of product %s: %w", e.Record.Id, err)
 		}
 
+		// A writer that left stock as it loaded it (e.g. the owner renaming
+		// the product) must not put back units reserved since then.
+		m, ok := movementFrom(e.Context)
+		if !ok && e.Record.GetInt("stock") == e.Record.Original().GetInt("stock") {
+			e.Record.Set("stock", current.Stock)
+		}
+
 		if err := e.Next(); err != nil {
 			return err
 		}
@@ -78,7 +85,6 @@ func (s *shopHooks) onProductUpdate(e *core.RecordEvent) error {
 		if delta == 0 {
 			return nil
 		}
-		m, ok := movementFrom(e.Context)
 		if !ok {
 			m.reason = reasonAdjust
 			if delta > 0 {

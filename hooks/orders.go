@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
+	"slices"
 	"time"
 
 	"pocketshop/internal/shop"
@@ -47,6 +49,19 @@ func (s *shopHooks) onOrderCreateRequest(e *core.RecordRequestEvent) error {
 	if fieldErrs == nil {
 		fieldErrs = shop.FieldErrors{}
 	}
+	// Fields added to orders after shop.ServerFields was written (by other
+	// migrations) are the server's too: only shop.ClientFields are the
+	// client's.
+	for _, f := range e.Collection.Fields {
+		name := f.GetName()
+		if f.GetSystem() || f.Type() == core.FieldTypeAutodate || slices.Contains(shop.ClientFields, name) {
+			continue
+		}
+		if v, ok := info.Body[name]; ok && !shop.IsEmptyValue(v) {
+			fieldErrs[name] = shop.ServerFieldMessage
+		}
+	}
+
 	var customerID string
 	if e.Auth != nil && e.Auth.Collection().Name == "users" {
 		customerID = e.Auth.Id
@@ -56,6 +71,9 @@ func (s *shopHooks) onOrderCreateRequest(e *core.RecordRequestEvent) error {
 	}
 	if in.Email == "" && fieldErrs["email"] == "" {
 		fieldErrs["email"] = "An email address is required to place an order as a guest."
+		if customerID != "" {
+			fieldErrs["email"] = "Your account has no email address: add one to the order."
+		}
 	}
 	if len(fieldErrs) > 0 {
 		return orderBadRequest(e, fieldErrs)
@@ -324,15 +342,30 @@ func loadProducts(app core.App, lines []shop.Line) (map[string]shop.Product, err
 	return products, nil
 }
 
+// nextOrderNumber gives out the next order number: one more than the last
+// number given (kept in the _shop_counters table) or than the highest stored
+// order, so a deleted order's number never comes back. txApp must be the
+// order's transaction.
 func nextOrderNumber(txApp core.App) (int, error) {
 	var last struct {
 		N int `db:"n"`
 	}
-	err := txApp.DB().NewQuery(fmt.Sprintf("SELECT COALESCE(MAX([[number]]), %d) AS n FROM {{orders}}", firstOrderNumber)).One(&last)
+	err := txApp.DB().NewQuery(`SELECT MAX(n) AS n FROM (
+		SELECT COALESCE(MAX([[number]]), {:first}) AS n FROM {{orders}}
+		UNION ALL
+		SELECT [[value]] FROM {{_shop_counters}} WHERE [[name]] = 'order_number')`).
+		Bind(dbx.Params{"first": firstOrderNumber}).One(&last)
 	if err != nil {
 		return 0, fmt.Errorf("next order number: %w", err)
 	}
-	return last.N + 1, nil
+	next := last.N + 1
+	_, err = txApp.DB().NewQuery(`INSERT INTO {{_shop_counters}} ([[name]], [[value]]) VALUES ('order_number', {:n})
+		ON CONFLICT ([[name]]) DO UPDATE SET [[value]] = excluded.[[value]]`).
+		Bind(dbx.Params{"n": next}).Execute()
+	if err != nil {
+		return 0, fmt.Errorf("save order number %d: %w", next, err)
+	}
+	return next, nil
 }
 
 // orderBadRequest answers a 400 in PocketBase's error shape with one message
@@ -345,10 +378,17 @@ func orderBadRequest(e *core.RecordRequestEvent, fieldErrs shop.FieldErrors) err
 	return e.BadRequestError("The order could not be accepted.", errs)
 }
 
+// jsonEqual reports whether a and b hold the same JSON value, whatever the
+// order of object keys or the spacing (a client may send stored JSON back
+// re-encoded).
 func jsonEqual(a, b any) bool {
+	var va, vb any
 	ja, errA := json.Marshal(a)
 	jb, errB := json.Marshal(b)
-	return errA == nil && errB == nil && string(ja) == string(jb)
+	if errA != nil || errB != nil || json.Unmarshal(ja, &va) != nil || json.Unmarshal(jb, &vb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(va, vb)
 }
 
 // plainBody undoes the records API's reading of JSON fields as raw bytes, so

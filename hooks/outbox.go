@@ -1,8 +1,11 @@
 package hooks
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 
+	validation "github.com/go-ozzo/ozzo-validation/v4"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 )
@@ -19,8 +22,10 @@ type Email struct {
 }
 
 // EnqueueEmail adds m to the outbox as "queued" unless an email with the
-// same dedupe key is there already. It reports whether it added one. Call it
-// inside the transaction whose commit should send the email, or after it.
+// same dedupe key is there already, also when a concurrent writer queued it
+// first (the unique index on dedupe_key decides). It reports whether it
+// added one. Call it inside the transaction whose commit should send the
+// email, or after it.
 func EnqueueEmail(app core.App, m Email) (bool, error) {
 	col, err := app.FindCachedCollectionByNameOrId("emails")
 	if err != nil {
@@ -40,7 +45,24 @@ func EnqueueEmail(app core.App, m Email) (bool, error) {
 		"html": m.HTML, "text": m.Text,
 	})
 	if err := app.Save(r); err != nil {
+		// Another writer queued the same key between the check and the
+		// insert: the unique index on dedupe_key keeps the one email.
+		if isDuplicateDedupeKey(err) {
+			return false, nil
+		}
 		return false, fmt.Errorf("queue email %s: %w", m.DedupeKey, err)
 	}
 	return true, nil
+}
+
+// isDuplicateDedupeKey reports whether err is a unique-constraint failure on
+// emails.dedupe_key, as the record validator or SQLite reports it.
+func isDuplicateDedupeKey(err error) bool {
+	var verrs validation.Errors
+	if errors.As(err, &verrs) {
+		var ve validation.Error
+		return errors.As(verrs["dedupe_key"], &ve) && ve.Code() == "validation_not_unique"
+	}
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "unique constraint failed") && strings.Contains(msg, "dedupe_key")
 }

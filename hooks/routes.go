@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"pocketshop/internal/shop"
@@ -38,11 +39,25 @@ func (s *shopHooks) cancelOrder(e *core.RequestEvent) error {
 		return err
 	}
 
-	actor := shop.ActorCustomer
+	actor, message := shop.ActorCustomer, "Cancelled by the customer."
 	if e.HasSuperuserAuth() {
-		actor = shop.ActorAdmin
+		actor, message = shop.ActorAdmin, "Cancelled by the owner."
 	}
-	order, err = MoveOrder(e.App, order.Id, shop.StatusCancelled, actor, "Cancelled by the customer.", nil)
+	err = e.App.RunInTransaction(func(txApp core.App) error {
+		// MoveOrder saves an order already in the status without a word, so
+		// check here, in the transaction, that there is still something to
+		// cancel: a second cancel gets a 400 too.
+		current, err := txApp.FindRecordById("orders", order.Id)
+		if err != nil {
+			return fmt.Errorf("find order %s: %w", order.Id, err)
+		}
+		if from := current.GetString("status"); from == shop.StatusCancelled {
+			return validation.Errors{"status": validation.NewError("invalid_status_move",
+				shop.CheckMove(from, shop.StatusCancelled, actor).Error())}
+		}
+		order, err = MoveOrder(txApp, order.Id, shop.StatusCancelled, actor, message, nil)
+		return err
+	})
 	if err != nil {
 		return apiError(e, err)
 	}

@@ -51,22 +51,23 @@ func ValidCurrency(code string) bool {
 func FormatCents(cents int64, currency string) string {
 	currency = strings.ToLower(currency)
 
-	sign := ""
+	// The magnitude is unsigned so that the most negative int64, which has
+	// no positive counterpart, formats too.
+	sign, abs := "", uint64(cents)
 	if cents < 0 {
-		sign = "-"
-		cents = -cents
+		sign, abs = "-", uint64(-(cents+1))+1
 	}
 
 	exp := CurrencyExponent(currency)
-	unit := int64(1)
+	unit := uint64(1)
 	for i := 0; i < exp; i++ {
 		unit *= 10
 	}
 
-	major := groupThousands(strconv.FormatInt(cents/unit, 10))
+	major := groupThousands(strconv.FormatUint(abs/unit, 10))
 	amount := major
 	if exp > 0 {
-		minor := strconv.FormatInt(cents%unit, 10)
+		minor := strconv.FormatUint(abs%unit, 10)
 		amount += "." + strings.Repeat("0", exp-len(minor)) + minor
 	}
 

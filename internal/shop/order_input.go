@@ -25,13 +25,22 @@ const (
 )
 
 // ServerFields are order fields only the server writes. A client that sends
-// one of them on create gets a 400 instead of having it silently dropped.
+// one of them with a value on create gets a 400 instead of having it
+// silently dropped. An empty value (null, "", 0), which a form such as the
+// dashboard's sends for every field it shows, is ignored.
 var ServerFields = []string{
 	"number", "status", "customer", "token", "currency",
 	"subtotal_cents", "shipping_cents", "total_cents", "refunded_cents",
 	"expires_at", "paid_at", "fulfilled_at", "cancelled_at",
 	"stripe_session_id", "stripe_payment_intent", "tracking_number",
 }
+
+// ClientFields are the order fields a client writes on create; every other
+// field of orders is the server's.
+var ClientFields = []string{"email", "items", "payment_method", "shipping_address", "note"}
+
+// ServerFieldMessage is the message for a server field a client sent.
+const ServerFieldMessage = "This field is set by the server and cannot be sent."
 
 // AddressFields are the keys of orders.shipping_address.
 var AddressFields = []string{"name", "line1", "line2", "city", "postal_code", "country"}
@@ -74,8 +83,8 @@ func ParseOrderInput(body map[string]any) (OrderInput, FieldErrors) {
 	errs := FieldErrors{}
 
 	for _, f := range ServerFields {
-		if _, ok := body[f]; ok {
-			errs[f] = "This field is set by the server and cannot be sent."
+		if v, ok := body[f]; ok && !IsEmptyValue(v) {
+			errs[f] = ServerFieldMessage
 		}
 	}
 
@@ -250,14 +259,16 @@ func parseAddress(raw any) (map[string]string, string) {
 	if s, ok := raw.(string); ok && strings.TrimSpace(s) == "" {
 		return nil, ""
 	}
-	if b, ok := raw.([]byte); ok && (len(b) == 0 || string(b) == "null") {
+	if b, ok := raw.([]byte); ok && strings.TrimSpace(string(b)) == "" {
 		return nil, ""
 	}
 	raw, ok := decodeJSONText(raw)
 	if !ok {
 		return nil, "Must be an object {name, line1, line2, city, postal_code, country}."
 	}
-	if raw == nil {
+	// No address: absent, null, or an empty form field (which the records
+	// API hands over as the JSON string "").
+	if s, isString := raw.(string); raw == nil || isString && strings.TrimSpace(s) == "" {
 		return nil, ""
 	}
 	obj, ok := raw.(map[string]any)
@@ -291,6 +302,34 @@ func parseAddress(raw any) (map[string]string, string) {
 		}
 	}
 	return addr, ""
+}
+
+// IsEmptyValue reports whether v is a field's "no value": null, "", 0,
+// false, an empty list or a zero time.
+func IsEmptyValue(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return true
+	case string:
+		return v == ""
+	case float64:
+		return v == 0
+	case int:
+		return v == 0
+	case int64:
+		return v == 0
+	case bool:
+		return !v
+	case []byte:
+		return len(v) == 0
+	case []string:
+		return len(v) == 0
+	case []any:
+		return len(v) == 0
+	case interface{ IsZero() bool }:
+		return v.IsZero()
+	}
+	return false
 }
 
 func truncate(s string, n int) string {
