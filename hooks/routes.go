@@ -21,6 +21,7 @@ func bindRoutes(app core.App, s *shopHooks) {
 		g := se.Router.Group("/api/shop")
 		g.Bind(apis.BodyLimit(maxShopBodyBytes))
 		g.POST("/orders/{id}/cancel", s.cancelOrder)
+		g.GET("/settings", s.getPublicSettings)
 		return se.Next()
 	})
 }
