@@ -136,6 +136,12 @@ func (s *shopHooks) onOrderUpdateRequest(e *core.RecordRequestEvent) error {
 		if ownerEditableOrderFields[name] {
 			continue
 		}
+		if _, ok := f.(*core.DateField); ok && sameSecond(original.GetDateTime(name), e.Record.GetDateTime(name)) {
+			// The dashboard's date picker sends whole seconds: keep the
+			// stored value rather than refuse the owner's save.
+			e.Record.Set(name, original.Get(name))
+			continue
+		}
 		if !jsonEqual(original.Get(name), e.Record.Get(name)) {
 			errs[name] = "This field is set by the server and cannot be changed."
 		}
@@ -335,6 +341,11 @@ func orderBadRequest(e *core.RecordRequestEvent, fieldErrs shop.FieldErrors) err
 		errs[field] = validation.NewError("validation_invalid_"+field, msg)
 	}
 	return e.BadRequestError("The order could not be accepted.", errs)
+}
+
+// sameSecond reports whether two dates are the same to the second.
+func sameSecond(a, b types.DateTime) bool {
+	return a.Time().Truncate(time.Second).Equal(b.Time().Truncate(time.Second))
 }
 
 func jsonEqual(a, b any) bool {
