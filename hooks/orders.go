@@ -158,6 +158,7 @@ func (s *shopHooks) onOrderUpdateRequest(e *core.RecordRequestEvent) error {
 // timestamps, releases or re-reserves stock and writes an order_events row,
 // all in the transaction that saves the order.
 func (s *shopHooks) onOrderUpdate(e *core.RecordEvent) error {
+	defer restoreApp(e, e.App)
 	return e.App.RunInTransaction(func(txApp core.App) error {
 		e.App = txApp
 
@@ -226,6 +227,7 @@ func (s *shopHooks) onOrderUpdate(e *core.RecordEvent) error {
 // onOrderDelete releases the stock of a pending order the owner deletes.
 // Sold stock stays sold: a paid order's units have left the shop.
 func (s *shopHooks) onOrderDelete(e *core.RecordEvent) error {
+	defer restoreApp(e, e.App)
 	return e.App.RunInTransaction(func(txApp core.App) error {
 		e.App = txApp
 		var current struct {
