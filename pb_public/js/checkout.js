@@ -88,7 +88,8 @@ function clearErrors() {
 
 // showErrors puts each of the server's field messages next to its field.
 // shipping_address comes as one message that starts with the part it is
-// about ("city is required."), so that input is marked too.
+// about ("City is required.", "Postal_code is required."), so that input is
+// marked too and the message uses the label's words.
 function showErrors(err) {
   const data = err instanceof ClientResponseError ? err.response?.data || {} : {};
   let first = null;
@@ -96,11 +97,12 @@ function showErrors(err) {
     let message = info?.message || String(info);
     let input = form.elements.namedItem(field);
     if (field === 'shipping_address') {
-      const part = addressFields.find((f) => message.startsWith(`${f} `));
+      const first = message.split(' ', 1)[0];
+      const part = addressFields.find((f) => f === first.toLowerCase());
       if (part) {
         input = form.elements.namedItem(part);
         const label = form.querySelector(`label[for="${part}"]`).textContent.replace(/ \(optional\)$/, '');
-        message = label + message.slice(part.length);
+        message = label + message.slice(first.length);
       }
     }
     const slot = form.querySelector(`[data-error-for="${field}"]`) || formError;

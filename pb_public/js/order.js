@@ -89,7 +89,8 @@ async function loadInstructions() {
     const res = await payRequest();
     box.textContent = res.instructions || 'The shop will contact you about the payment.';
   } catch (err) {
-    box.textContent = `Payment instructions could not be loaded (${errorMessage(err)}). The shop will contact you about the payment.`;
+    console.warn('payment instructions unavailable', err);
+    box.textContent = 'The shop will contact you about the payment.';
   }
   box.hidden = false;
 }
