@@ -82,7 +82,7 @@ function drawCart() {
 
 function clearErrors() {
   formError.hidden = true;
-  form.querySelectorAll('[data-error-for]').forEach((n) => { n.textContent = ''; });
+  document.querySelectorAll('[data-error-for]').forEach((n) => { n.textContent = ''; });
   form.querySelectorAll('[aria-invalid]').forEach((n) => n.removeAttribute('aria-invalid'));
 }
 
@@ -105,7 +105,7 @@ function showErrors(err) {
         message = label + message.slice(first.length);
       }
     }
-    const slot = form.querySelector(`[data-error-for="${field}"]`) || formError;
+    const slot = document.querySelector(`[data-error-for="${field}"]`) || formError;
     slot.textContent = slot === formError ? `${field}: ${message}` : message;
     slot.hidden = false;
     if (input instanceof HTMLElement) {
@@ -116,7 +116,7 @@ function showErrors(err) {
     }
   }
   if (Object.keys(data).length === 0 || data.items) {
-    formError.textContent = Object.keys(data).length ? 'Some items cannot be ordered as they are. See below.' : errorMessage(err);
+    formError.textContent = Object.keys(data).length ? 'Some items cannot be ordered as they are: see your cart above.' : errorMessage(err);
     formError.hidden = false;
   }
   if (first) {
