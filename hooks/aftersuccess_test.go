@@ -22,12 +22,16 @@ func TestAfterSuccessHooksCanQuery(t *testing.T) {
 	app := shoptest.NewApp(t, hooks.Deps{})
 
 	var mu sync.Mutex
-	errs := map[string]error{}
+	ran := map[string]int{}
+	var failures []string
 	check := func(name string) func(e *core.RecordEvent) error {
 		return func(e *core.RecordEvent) error {
-			_, err := e.App.FindRecordById(e.Record.Collection().Name, e.Record.Id)
+			_, err := e.App.CountRecords(e.Record.Collection().Name)
 			mu.Lock()
-			errs[name] = err
+			ran[name]++
+			if err != nil {
+				failures = append(failures, name+": "+err.Error())
+			}
 			mu.Unlock()
 			return e.Next()
 		}
@@ -35,6 +39,7 @@ func TestAfterSuccessHooksCanQuery(t *testing.T) {
 	app.OnRecordAfterCreateSuccess("products").BindFunc(check("product create"))
 	app.OnRecordAfterUpdateSuccess("products").BindFunc(check("product update"))
 	app.OnRecordAfterUpdateSuccess("orders").BindFunc(check("order update"))
+	app.OnRecordAfterDeleteSuccess("orders").BindFunc(check("order delete"))
 
 	srv := shoptest.Serve(t, app)
 	su := shoptest.SuperuserToken(t, app)
@@ -58,15 +63,23 @@ func TestAfterSuccessHooksCanQuery(t *testing.T) {
 	if res.Status != http.StatusOK {
 		t.Fatalf("mark paid: %d %s", res.Status, res.Raw)
 	}
+	pending := shoptest.PlaceOrder(t, srv, "", map[string]any{
+		"email": "bob@example.com", "payment_method": "manual",
+		"items": []map[string]any{{"product": productID, "quantity": 1}},
+	})
+	res = shoptest.Do(t, srv, http.MethodDelete, "/api/collections/orders/records/"+pending["id"].(string), su, nil)
+	if res.Status != http.StatusNoContent {
+		t.Fatalf("delete order: %d %s", res.Status, res.Raw)
+	}
 
 	mu.Lock()
 	defer mu.Unlock()
-	for _, name := range []string{"product create", "product update", "order update"} {
-		err, ran := errs[name]
-		if !ran {
+	for _, name := range []string{"product create", "product update", "order update", "order delete"} {
+		if ran[name] == 0 {
 			t.Errorf("%s: the after-success hook did not run", name)
-		} else if err != nil {
-			t.Errorf("%s: the after-success hook's app cannot query: %v", name, err)
 		}
+	}
+	for _, f := range failures {
+		t.Errorf("the after-success hook's app cannot query after %s", f)
 	}
 }
