@@ -2,7 +2,7 @@
 // binary. Screenshots of each step go to test-output/browser/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startShop, ownerClient, createProduct, OWNER_EMAIL, OWNER_PASSWORD } from '../lib/shop.js';
+import { startShop, ownerClient, guestClient, createProduct, guestOrder, OWNER_EMAIL, OWNER_PASSWORD } from '../lib/shop.js';
 import { launch, openPage, screenshot, PHONE, DESKTOP } from '../lib/browser.js';
 
 let shop;
@@ -320,6 +320,32 @@ test('a customer signs up, orders signed in and finds the order under My orders'
   await page.locator('[data-order-list] li', { hasText: `Order ${number}` }).waitFor();
 
   assertNoProblems(problems, [/status of 400 \(Bad Request\).*\/api\/collections\/users\//]);
+  await context.close();
+});
+
+test('a guest cancels from the order page and the stock is back on sale', async () => {
+  await owner.collection('products').update(products.beanie.id, { stock: 1 });
+  const order = await guestClient(shop.url).collection('orders').create(guestOrder([[products.beanie, 1]]));
+
+  const shopper = await openPage(browser, PHONE);
+  await shopper.page.goto(`${shop.url}/`);
+  await waitLive(shopper.page);
+  assert.equal(await card(shopper.page, products.beanie).locator('.stock').textContent(), 'Sold out');
+
+  const { page, problems, context } = await openPage(browser, PHONE);
+  await page.goto(`${shop.url}/order.html?id=${order.id}&token=${order.token}`);
+  await waitLive(page);
+  page.once('dialog', (d) => d.accept());
+  await page.getByRole('button', { name: 'Cancel order' }).click();
+  await page.locator('[data-status]', { hasText: 'Cancelled' }).waitFor();
+  assert.ok(await page.locator('[data-pay]').isHidden());
+  await screenshot(page, 'guest-cancelled');
+
+  await card(shopper.page, products.beanie).locator('.stock', { hasText: 'Only 1 left' }).waitFor();
+  assert.ok(await card(shopper.page, products.beanie).getByRole('button').isEnabled());
+  assertNoProblems(problems);
+  assertNoProblems(shopper.problems);
+  await shopper.context.close();
   await context.close();
 });
 
