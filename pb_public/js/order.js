@@ -14,7 +14,7 @@ let order;
 let instructionsShown = false;
 
 const statusText = {
-  pending: ['Waiting for payment', 'Your items are reserved until payment.'],
+  pending: ['Waiting for payment', ''],
   paid: ['Paid', 'Thank you! We are preparing your order.'],
   fulfilled: ['Shipped', 'Your order is on its way.'],
   cancelled: ['Cancelled', 'This order was cancelled and nothing will be charged.'],
@@ -37,7 +37,9 @@ function draw() {
   document.title = `Order #${order.number} · ${document.title.split(' · ').pop()}`;
 
   const details = [detail];
-  if (order.status === 'pending' && order.expires_at) details.push(`Reserved until ${when(order.expires_at)}.`);
+  if (order.status === 'pending') {
+    details.push(order.expires_at ? `Your items are reserved until ${when(order.expires_at)}.` : 'Your items are reserved until payment.');
+  }
   if (order.status === 'fulfilled' && order.tracking_number) details.push(`Tracking number: ${order.tracking_number}.`);
   if (order.status === 'paid' && order.paid_at) details.push(`Paid on ${when(order.paid_at)}.`);
   page.querySelector('[data-status-detail]').textContent = details.filter(Boolean).join(' ');
@@ -73,6 +75,7 @@ function draw() {
     instructionsShown = true;
     loadInstructions();
   }
+  page.querySelector('[data-keep-link]').hidden = !token;
   page.hidden = false;
 }
 

@@ -75,6 +75,8 @@ export function errorMessage(err) {
   return err?.message || String(err);
 }
 
+let headerListening = false;
+
 /** Fills the page header: shop name, account link and cart count. */
 export function renderHeader() {
   document.querySelectorAll('[data-shop-name]').forEach((n) => { n.textContent = settings.shop_name; });
@@ -89,8 +91,11 @@ export function renderHeader() {
     document.querySelectorAll('[data-cart-link]').forEach((a) => a.setAttribute('aria-label', `Cart, ${n} item${n === 1 ? '' : 's'}`));
   };
   updateCount();
-  window.addEventListener('cart-change', updateCount);
-  window.addEventListener('storage', updateCount);
+  if (!headerListening) {
+    headerListening = true;
+    window.addEventListener('cart-change', updateCount);
+    window.addEventListener('storage', updateCount);
+  }
 }
 
 /** Loads settings and draws the header; every page calls it first. */
