@@ -1,6 +1,6 @@
 // Headless Chromium through playwright-core, using the system's chromium
 // (Debian's package): no browser is downloaded.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -17,6 +17,7 @@ export async function launch() {
   if (!executablePath) {
     throw new Error(`Chromium not found (looked at ${CANDIDATES.join(', ')}). Install it: apt-get install -y chromium`);
   }
+  await rm(OUTPUT, { recursive: true, force: true }); // no screenshots left from an older run
   await mkdir(OUTPUT, { recursive: true });
   return chromium.launch({
     executablePath,
