@@ -214,7 +214,8 @@ test('the owner fulfils the order in the dashboard and the customer sees it live
   await waitLive(customer.page);
   assert.equal(await customer.page.locator('[data-status]').textContent(), 'Waiting for payment');
 
-  const { page, problems, context } = await openPage(browser, DESKTOP);
+  // The owner is not in UTC: the dashboard's dates must still round-trip.
+  const { page, problems, context } = await openPage(browser, { ...DESKTOP, timezoneId: 'America/New_York' });
   await page.goto(`${shop.url}/_/`);
   await page.getByLabel('Email').fill(OWNER_EMAIL);
   await page.getByLabel('Password').fill(OWNER_PASSWORD);
