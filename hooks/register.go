@@ -7,6 +7,8 @@ package hooks
 import (
 	"time"
 
+	"pocketshop/internal/payments"
+
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -15,22 +17,48 @@ import (
 type Deps struct {
 	// Now returns the current time; tests inject a clock here.
 	Now func() time.Time
+	// Outbox tunes the email sender (retries, backoff, the background loop).
+	Outbox OutboxOptions
+	// Jobs configures the scheduled jobs (hooks/jobs.go).
+	Jobs JobsConfig
+	// Payments configures Stripe; without a secret key Stripe checkout
+	// answers "payments are not configured".
+	Payments payments.Config
 }
 
 // shopHooks carries the dependencies shared by the hook and route handlers.
 type shopHooks struct {
-	app core.App
-	now func() time.Time
+	app    core.App
+	now    func() time.Time
+	stripe payments.Provider // nil when payments are not configured
 }
 
 // Register binds every pocketshop hook and route to app.
 func Register(app core.App, deps Deps) {
+	s := newShopHooks(app, deps)
+
+	bindInventoryHooks(app, s)
+	bindOrderHooks(app, s)
+	bindPaymentHooks(app, s) // after the order hooks: its update request hook runs after theirs
+	bindRoutes(app, s)
+	bindAbuseLimits(app)
+	bindGracefulShutdown(app)
+	bindJobs(app, s, deps.Jobs)
+
+	outbox := deps.Outbox
+	if outbox.Now == nil {
+		outbox.Now = s.now
+	}
+	bindEmailHooks(app, outbox)
+}
+
+func newShopHooks(app core.App, deps Deps) *shopHooks {
 	s := &shopHooks{app: app, now: deps.Now}
 	if s.now == nil {
 		s.now = time.Now
 	}
-
-	bindInventoryHooks(app, s)
-	bindOrderHooks(app, s)
-	bindRoutes(app, s)
+	if deps.Payments.Enabled() {
+		s.stripe = payments.New(deps.Payments)
+	}
+	return s
 }
