@@ -22,6 +22,11 @@ const statusText = {
   expired: ['Expired', 'The reservation ran out before payment arrived. The items went back on sale.'],
 };
 
+const checkoutText = {
+  success: 'Thank you! Stripe is confirming your payment; this page changes as soon as it arrives.',
+  cancelled: 'The payment was not completed. Your order is kept: pay now, or cancel it below.',
+};
+
 function when(date) {
   if (!date) return '';
   const d = new Date(date.replace(' ', 'T'));
@@ -76,6 +81,10 @@ function draw() {
     loadInstructions();
   }
   page.querySelector('[data-keep-link]').hidden = !token;
+  // Back from Stripe Checkout (its success and cancel URLs lead here).
+  const checkout = page.querySelector('[data-checkout-result]');
+  checkout.textContent = pending ? checkoutText[params.get('checkout')] || '' : '';
+  checkout.hidden = !checkout.textContent;
   page.hidden = false;
 }
 
