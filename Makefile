@@ -5,7 +5,7 @@ TOOLBIN := $(CURDIR)/bin
 # Fuzz each target briefly in `make test`; run longer by hand with FUZZTIME=5m.
 FUZZTIME ?= 10s
 
-.PHONY: build run seed test vet fuzz tools docker clean
+.PHONY: build run seed test test-js vet fuzz tools docker clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) .
@@ -35,6 +35,17 @@ fuzz:
 test: vet tools
 	PATH="$(TOOLBIN):$$PATH" $(GO) test -count=1 ./...
 	$(MAKE) fuzz
+	$(MAKE) test-js
+
+# The storefront's JS SDK contract tests and browser tests (headless
+# Chromium: apt-get install chromium) against a freshly built binary; see e2e/.
+test-js: e2e/node_modules/.package-lock.json
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	CGO_ENABLED=0 $(GO) build -trimpath -o "$$tmp/pocketshop" . && \
+	cd e2e && POCKETSHOP_BIN="$$tmp/pocketshop" npm test
+
+e2e/node_modules/.package-lock.json: e2e/package.json e2e/package-lock.json
+	cd e2e && npm ci --no-audit --no-fund
 
 clean:
 	rm -rf $(BIN) $(TOOLBIN)

@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"pocketshop/internal/shop"
+
+	"github.com/pocketbase/pocketbase/core"
 )
 
 type ctxKey int
@@ -50,4 +52,13 @@ func movementFrom(ctx context.Context) (movementInfo, bool) {
 	}
 	m, ok := ctx.Value(movementKey).(movementInfo)
 	return m, ok
+}
+
+// restoreApp gives a record event back the app it came with. A hook that
+// runs the save in its own transaction sets e.App to the transaction's app;
+// PocketBase passes e.App on to the after-success hooks (realtime, ...),
+// which run after the commit, when that app can no longer query. Use it as
+// `defer restoreApp(e, e.App)` before e.App is replaced.
+func restoreApp(e *core.RecordEvent, app core.App) {
+	e.App = app
 }

@@ -41,6 +41,7 @@ func bindInventoryHooks(app core.App, s *shopHooks) {
 }
 
 func (s *shopHooks) onProductCreate(e *core.RecordEvent) error {
+	defer restoreApp(e, e.App)
 	return e.App.RunInTransaction(func(txApp core.App) error {
 		e.App = txApp
 		if err := e.Next(); err != nil {
@@ -55,6 +56,7 @@ func (s *shopHooks) onProductCreate(e *core.RecordEvent) error {
 }
 
 func (s *shopHooks) onProductUpdate(e *core.RecordEvent) error {
+	defer restoreApp(e, e.App)
 	return e.App.RunInTransaction(func(txApp core.App) error {
 		e.App = txApp
 

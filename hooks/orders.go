@@ -155,6 +155,12 @@ func (s *shopHooks) onOrderUpdateRequest(e *core.RecordRequestEvent) error {
 		if ownerEditableOrderFields[name] {
 			continue
 		}
+		if _, ok := f.(*core.DateField); ok && sameSecond(original.GetDateTime(name), e.Record.GetDateTime(name)) {
+			// The dashboard's date picker sends whole seconds: keep the
+			// stored value rather than refuse the owner's save.
+			e.Record.Set(name, original.Get(name))
+			continue
+		}
 		if !jsonEqual(original.Get(name), e.Record.Get(name)) {
 			errs[name] = "This field is set by the server and cannot be changed."
 		}
@@ -171,6 +177,7 @@ func (s *shopHooks) onOrderUpdateRequest(e *core.RecordRequestEvent) error {
 // timestamps, releases or re-reserves stock and writes an order_events row,
 // all in the transaction that saves the order.
 func (s *shopHooks) onOrderUpdate(e *core.RecordEvent) error {
+	defer restoreApp(e, e.App)
 	return e.App.RunInTransaction(func(txApp core.App) error {
 		e.App = txApp
 
@@ -243,6 +250,7 @@ func (s *shopHooks) onOrderUpdate(e *core.RecordEvent) error {
 // onOrderDelete releases the stock of a pending order the owner deletes.
 // Sold stock stays sold: a paid order's units have left the shop.
 func (s *shopHooks) onOrderDelete(e *core.RecordEvent) error {
+	defer restoreApp(e, e.App)
 	return e.App.RunInTransaction(func(txApp core.App) error {
 		e.App = txApp
 		var current struct {
@@ -376,6 +384,11 @@ func orderBadRequest(e *core.RecordRequestEvent, fieldErrs shop.FieldErrors) err
 		errs[field] = validation.NewError("validation_invalid_"+field, msg)
 	}
 	return e.BadRequestError("The order could not be accepted.", errs)
+}
+
+// sameSecond reports whether two dates are the same to the second.
+func sameSecond(a, b types.DateTime) bool {
+	return a.Time().Truncate(time.Second).Equal(b.Time().Truncate(time.Second))
 }
 
 // jsonEqual reports whether a and b hold the same JSON value, whatever the

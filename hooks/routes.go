@@ -27,6 +27,7 @@ func bindRoutes(app core.App, s *shopHooks) {
 		// applies its own), and a rate limit must never drop Stripe's retries.
 		g.POST("/stripe/webhook", s.stripeWebhook).
 			Unbind(apis.DefaultBodyLimitMiddlewareId, apis.DefaultRateLimitMiddlewareId)
+		g.GET("/settings", s.getPublicSettings)
 		return se.Next()
 	})
 }
