@@ -29,7 +29,17 @@ import (
 var publicFiles embed.FS
 
 func main() {
-	app := pocketbase.New()
+	sync, err := sqliteSync(os.Getenv(SyncEnv))
+	if err != nil {
+		log.Fatalf("pocketshop: %v", err)
+	}
+	if addr := os.Getenv(PprofEnv); addr != "" {
+		if err := startPprof(addr); err != nil {
+			log.Fatalf("pocketshop: %v", err)
+		}
+	}
+
+	app := pocketbase.NewWithConfig(pocketbase.Config{DBConnect: dbConnect(sync)})
 
 	var publicDir string
 	app.RootCmd.PersistentFlags().StringVar(&publicDir, "publicDir", "",
