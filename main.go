@@ -9,8 +9,10 @@ import (
 	"log"
 	"net/http"
 	"os"
+	_ "time/tzdata" // the shop's time zone works on hosts without zoneinfo
 
 	"pocketshop/hooks"
+	"pocketshop/internal/jobs"
 	_ "pocketshop/pb_migrations"
 
 	"github.com/pocketbase/dbx"
@@ -52,7 +54,16 @@ func main() {
 		Automigrate:  false, // the schema is owned by the Go migrations in pb_migrations/
 	})
 
-	hooks.Register(app, hooks.Deps{})
+	jobsConfig := hooks.JobsConfig{Start: true}
+	schedules, err := jobs.SchedulesFromEnv(os.Environ(), hooks.JobNames(jobsConfig))
+	if err != nil {
+		log.Fatalf("pocketshop: %v", err)
+	}
+	jobsConfig.Schedules = schedules
+	deps := hooks.Deps{Jobs: jobsConfig}
+
+	hooks.Register(app, deps)
+	app.RootCmd.AddCommand(hooks.NewJobsCommand(app, deps))
 
 	app.RootCmd.AddCommand(&cobra.Command{
 		Use:   "seed",

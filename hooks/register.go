@@ -15,6 +15,10 @@ import (
 type Deps struct {
 	// Now returns the current time; tests inject a clock here.
 	Now func() time.Time
+	// Outbox tunes the email sender (retries, backoff, the background loop).
+	Outbox OutboxOptions
+	// Jobs configures the scheduled jobs (hooks/jobs.go).
+	Jobs JobsConfig
 }
 
 // shopHooks carries the dependencies shared by the hook and route handlers.
@@ -25,12 +29,24 @@ type shopHooks struct {
 
 // Register binds every pocketshop hook and route to app.
 func Register(app core.App, deps Deps) {
-	s := &shopHooks{app: app, now: deps.Now}
-	if s.now == nil {
-		s.now = time.Now
-	}
+	s := newShopHooks(app, deps)
 
 	bindInventoryHooks(app, s)
 	bindOrderHooks(app, s)
 	bindRoutes(app, s)
+	bindJobs(app, s, deps.Jobs)
+
+	outbox := deps.Outbox
+	if outbox.Now == nil {
+		outbox.Now = s.now
+	}
+	bindEmailHooks(app, outbox)
+}
+
+func newShopHooks(app core.App, deps Deps) *shopHooks {
+	s := &shopHooks{app: app, now: deps.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s
 }

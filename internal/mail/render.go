@@ -1,0 +1,156 @@
+// Package mail renders the shop's emails from embedded templates and sends
+// them over SMTP with go-mail. It knows nothing of PocketBase: the caller
+// passes the data in and stores what comes out.
+package mail
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	htmltemplate "html/template"
+	"strings"
+	texttemplate "text/template"
+
+	"pocketshop/internal/shop"
+)
+
+// Kinds of email, as stored in emails.kind.
+const (
+	KindOrderPlaced            = "order_placed"
+	KindOrderPaid              = "order_paid"
+	KindOwnerOrderPaid         = "owner_order_paid"
+	KindOrderFulfilled         = "order_fulfilled"
+	KindOrderCancelled         = "order_cancelled"
+	KindOrderExpired           = "order_expired"
+	KindOrderRefunded          = "order_refunded"
+	KindOrderPartiallyRefunded = "order_partially_refunded"
+	KindLowStock               = "low_stock"
+)
+
+// Kinds lists every kind of email.
+var Kinds = []string{
+	KindOrderPlaced, KindOrderPaid, KindOwnerOrderPaid, KindOrderFulfilled,
+	KindOrderCancelled, KindOrderExpired, KindOrderRefunded,
+	KindOrderPartiallyRefunded, KindLowStock,
+}
+
+// Address is an order's shipping address.
+type Address struct {
+	Name, Line1, Line2, City, PostalCode, Country string
+}
+
+// Order is what the order emails show of an order.
+type Order struct {
+	ID             string
+	Number         int
+	Email          string
+	PaymentMethod  string // "stripe" or "manual"
+	Address        Address
+	Note           string
+	Lines          []shop.OrderLine
+	SubtotalCents  int64
+	ShippingCents  int64
+	TotalCents     int64
+	RefundedCents  int64
+	Currency       string
+	TrackingNumber string
+	// URL is the order's page in the storefront (with the guest token).
+	URL string
+}
+
+// Product is what the low stock email shows of a product.
+type Product struct {
+	ID        string
+	Name      string
+	SKU       string
+	Stock     int
+	Threshold int
+}
+
+// Data is everything a template may show.
+type Data struct {
+	ShopName string
+	Order    Order
+	// AmountCents is the money an event moved, e.g. a refund's amount.
+	AmountCents int64
+	// PaymentInstructions tell a customer who chose manual payment how to pay.
+	PaymentInstructions string
+	Product             Product
+	// DashboardURL points the owner at the dashboard.
+	DashboardURL string
+}
+
+// Money formats an amount in the order's currency.
+func (d Data) Money(cents int64) string {
+	return shop.FormatCents(cents, d.Order.Currency)
+}
+
+// Paragraph splits text the owner or a customer wrote into its lines, for
+// the HTML part to keep its line breaks.
+func (d Data) Paragraph(text string) []string {
+	return strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
+}
+
+// Message is a rendered email.
+type Message struct {
+	// ID is the Message-ID (without angle brackets). A stable ID lets a
+	// receiving server or mail client recognise a copy sent twice; empty
+	// means a random one.
+	ID      string
+	Subject string
+	HTML    string
+	Text    string
+}
+
+//go:embed templates
+var templateFiles embed.FS
+
+type kindTemplates struct {
+	html *htmltemplate.Template
+	text *texttemplate.Template
+}
+
+var templates = mustParseTemplates()
+
+func mustParseTemplates() map[string]kindTemplates {
+	out := make(map[string]kindTemplates, len(Kinds))
+	for _, kind := range Kinds {
+		h, err := htmltemplate.ParseFS(templateFiles, "templates/layout.html", "templates/"+kind+".html")
+		if err != nil {
+			panic(fmt.Sprintf("parse %s.html: %v", kind, err))
+		}
+		t, err := texttemplate.ParseFS(templateFiles, "templates/layout.txt", "templates/"+kind+".txt")
+		if err != nil {
+			panic(fmt.Sprintf("parse %s.txt: %v", kind, err))
+		}
+		out[kind] = kindTemplates{html: h, text: t}
+	}
+	return out
+}
+
+// Render renders the subject and both parts of an email of the given kind.
+// The HTML part escapes everything it is given (a customer's name or note
+// cannot inject markup).
+func Render(kind string, d Data) (Message, error) {
+	tmpl, ok := templates[kind]
+	if !ok {
+		return Message{}, fmt.Errorf("render email: unknown kind %q", kind)
+	}
+	var subject, text, html bytes.Buffer
+	if err := tmpl.text.ExecuteTemplate(&subject, "subject", d); err != nil {
+		return Message{}, fmt.Errorf("render %s subject: %w", kind, err)
+	}
+	if err := tmpl.text.ExecuteTemplate(&text, "layout", d); err != nil {
+		return Message{}, fmt.Errorf("render %s text: %w", kind, err)
+	}
+	if err := tmpl.html.ExecuteTemplate(&html, "layout", d); err != nil {
+		return Message{}, fmt.Errorf("render %s html: %w", kind, err)
+	}
+	return Message{Subject: oneLine(subject.String()), HTML: html.String(), Text: text.String()}, nil
+}
+
+// oneLine keeps a header value on one line, whatever the shop or product
+// name holds.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}

@@ -1,0 +1,136 @@
+package mail_test
+
+import (
+	"strings"
+	"testing"
+
+	"pocketshop/internal/mail"
+	"pocketshop/internal/shop"
+)
+
+func sampleData() mail.Data {
+	return mail.Data{
+		ShopName: "Ann & Bob's <Shop>",
+		Order: mail.Order{
+			ID: "abc", Number: 1042, Email: "ann@example.com", PaymentMethod: "manual",
+			Address: mail.Address{Name: `Ann <img src=x onerror="alert(1)">`, Line1: "1 Main St", City: "Springfield", PostalCode: "12345", Country: "US"},
+			Note:    "<script>alert('x')</script>",
+			Lines: []shop.OrderLine{
+				{Product: "p1", Name: "Mug <b>", SKU: "MUG-1", UnitPriceCents: 1500, Quantity: 2, LineTotalCents: 3000},
+				{Product: "p2", Name: "Vase", UnitPriceCents: 123456, Quantity: 1, LineTotalCents: 123456},
+			},
+			SubtotalCents: 126456, ShippingCents: 0, TotalCents: 126456, RefundedCents: 500,
+			Currency: "eur", TrackingNumber: "1Z999",
+			URL: "https://shop.example.com/order.html?id=abc&token=t0k",
+		},
+		AmountCents:         500,
+		PaymentInstructions: "IBAN DE00 1234 <b>\nBIC ABCDEF",
+		Product:             mail.Product{ID: "p1", Name: "Mug\r\nBcc: evil@example.com", Stock: 2, Threshold: 2},
+		DashboardURL:        "https://shop.example.com/_/",
+	}
+}
+
+func TestRenderEveryKind(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		kind    string
+		subject string
+		text    []string
+	}{
+		{mail.KindOrderPlaced, "We received your order #1042", []string{"IBAN DE00 1234 <b>", "Amount to pay: €1,264.56. Reference: 1042."}},
+		{mail.KindOrderPaid, "Receipt for order #1042", []string{"Paid: €1,264.56."}},
+		{mail.KindOwnerOrderPaid, "Paid order #1042: €1,264.56", []string{"from ann@example.com", "https://shop.example.com/_/"}},
+		{mail.KindOrderFulfilled, "Order #1042 is on its way", []string{"Tracking number: 1Z999"}},
+		{mail.KindOrderCancelled, "Order #1042 was cancelled", []string{"was cancelled"}},
+		{mail.KindOrderExpired, "Order #1042 expired", []string{"expired"}},
+		{mail.KindOrderRefunded, "Order #1042 was refunded", []string{"€5.00 is on its way back"}},
+		{mail.KindOrderPartiallyRefunded, "Refund of €5.00 for order #1042", []string{"Refunded so far: €5.00 of €1,264.56."}},
+		{mail.KindLowStock, "Low stock: Mug Bcc: evil@example.com (2 left)", []string{"2 left"}},
+	}
+	if len(tests) != len(mail.Kinds) {
+		t.Fatalf("%d kinds tested, %d exist", len(tests), len(mail.Kinds))
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind, func(t *testing.T) {
+			t.Parallel()
+			m, err := mail.Render(tt.kind, sampleData())
+			if err != nil {
+				t.Fatalf("render: %v", err)
+			}
+			if m.Subject != tt.subject {
+				t.Errorf("subject %q, want %q", m.Subject, tt.subject)
+			}
+			for _, s := range tt.text {
+				if !strings.Contains(m.Text, s) {
+					t.Errorf("text lacks %q:\n%s", s, m.Text)
+				}
+			}
+			if !strings.Contains(m.Text, "Ann & Bob's <Shop>") || !strings.Contains(m.HTML, "Ann &amp; Bob&#39;s &lt;Shop&gt;") {
+				t.Errorf("shop name missing or unescaped:\n%s", m.HTML)
+			}
+			for _, bad := range []string{"<script", "<img", "<b>"} {
+				if strings.Contains(m.HTML, bad) {
+					t.Errorf("HTML holds unescaped %q:\n%s", bad, m.HTML)
+				}
+			}
+			if tt.kind != mail.KindLowStock && tt.kind != mail.KindOwnerOrderPaid {
+				if !strings.Contains(m.Text, "https://shop.example.com/order.html?id=abc&token=t0k") ||
+					!strings.Contains(m.HTML, `href="https://shop.example.com/order.html?id=abc&amp;token=t0k"`) {
+					t.Errorf("order link missing:\n%s\n%s", m.Text, m.HTML)
+				}
+			}
+		})
+	}
+}
+
+func TestRenderLinesAndTotals(t *testing.T) {
+	t.Parallel()
+	m, err := mail.Render(mail.KindOrderPaid, sampleData())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"- 2 x Mug <b> (MUG-1) at €15.00: €30.00", "- 1 x Vase at €1,234.56: €1,234.56", "Shipping: €0.00", "Total:    €1,264.56"} {
+		if !strings.Contains(m.Text, s) {
+			t.Errorf("text lacks %q:\n%s", s, m.Text)
+		}
+	}
+	for _, s := range []string{"Mug &lt;b&gt; <small>(MUG-1)</small>", `<td align="right">€1,234.56</td>`} {
+		if !strings.Contains(m.HTML, s) {
+			t.Errorf("HTML lacks %q:\n%s", s, m.HTML)
+		}
+	}
+}
+
+func TestRenderKeepsLineBreaksOfInstructions(t *testing.T) {
+	t.Parallel()
+	m, err := mail.Render(mail.KindOrderPlaced, sampleData())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "<br>IBAN DE00 1234 &lt;b&gt;<br>BIC ABCDEF</p>"; !strings.Contains(m.HTML, want) {
+		t.Errorf("HTML lacks %q:\n%s", want, m.HTML)
+	}
+	if want := "IBAN DE00 1234 <b>\nBIC ABCDEF"; !strings.Contains(m.Text, want) {
+		t.Errorf("text lacks %q:\n%s", want, m.Text)
+	}
+}
+
+func TestRenderStripeOrderHasNoPaymentInstructions(t *testing.T) {
+	t.Parallel()
+	d := sampleData()
+	d.Order.PaymentMethod = "stripe"
+	m, err := mail.Render(mail.KindOrderPlaced, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(m.Text, "IBAN") || strings.Contains(m.HTML, "IBAN") || !strings.Contains(m.Text, "waiting for payment") {
+		t.Errorf("stripe order placed email:\n%s", m.Text)
+	}
+}
+
+func TestRenderUnknownKind(t *testing.T) {
+	t.Parallel()
+	if _, err := mail.Render("nope", sampleData()); err == nil {
+		t.Fatal("no error for an unknown kind")
+	}
+}
