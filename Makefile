@@ -5,7 +5,7 @@ TOOLBIN := $(CURDIR)/bin
 # Fuzz each target briefly in `make test`; run longer by hand with FUZZTIME=5m.
 FUZZTIME ?= 10s
 
-.PHONY: build run seed test vet fuzz tools clean
+.PHONY: build run seed test vet fuzz tools clean bench faults
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) .
@@ -31,6 +31,15 @@ fuzz:
 test: vet tools
 	PATH="$(TOOLBIN):$$PATH" $(GO) test -count=1 ./...
 	$(MAKE) fuzz
+
+# The benchmark against bare PocketBase and the fault suite (bench/README in
+# the README's Performance section). BENCHFLAGS adds flags, e.g.
+# BENCHFLAGS='-c 1,8 -duration 2s -sizes 100' for a quick run.
+bench:
+	$(GO) run ./bench run $(BENCHFLAGS)
+
+faults:
+	PATH="$(TOOLBIN):$$PATH" $(GO) run ./bench faults -duration 10s $(BENCHFLAGS)
 
 clean:
 	rm -rf $(BIN) $(TOOLBIN)
