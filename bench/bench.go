@@ -214,7 +214,7 @@ func measure(ctx context.Context, t target, scenario string, sz size, sync strin
 	}
 	wd := newWorld(srv, products, maxConc)
 	wd.probeWebhook(ctx)
-	fn := map[string]op{"browse": wd.browse, "checkout": wd.checkoutBare}[scenario]
+	fn := map[string]op{"browse": wd.browse, "browse-total": wd.browseTotal, "checkout": wd.checkoutBare}[scenario]
 	if scenario == "checkout" && t.Shop {
 		fn = wd.checkoutShop
 	}
@@ -281,7 +281,7 @@ func takeProfile(addr, bin string, d time.Duration, workDir string) string {
 }
 
 func tableHeader() string {
-	return fmt.Sprintf("%-8s %-11s %-6s %-6s %4s  %9s %8s %8s %8s  %8s %8s  %-13s  %s",
+	return fmt.Sprintf("%-12s %-11s %-6s %-6s %4s  %9s %8s %8s %8s  %8s %8s  %-13s  %s",
 		"scenario", "size", "sync", "target", "conc", "ops/s", "p50 ms", "p95 ms", "p99 ms", "RSS MB", "data MB", "vs bare ops/p99", "errors")
 }
 
@@ -301,7 +301,7 @@ func tableRow(r row) string {
 	if r.Note != "" {
 		e += " (" + r.Note + ")"
 	}
-	return fmt.Sprintf("%-8s %-11s %-6s %-6s %4d  %9.1f %8.1f %8.1f %8.1f  %8.1f %8.1f  %-13s  %s",
+	return fmt.Sprintf("%-12s %-11s %-6s %-6s %4d  %9.1f %8.1f %8.1f %8.1f  %8.1f %8.1f  %-13s  %s",
 		r.Scenario, r.Size, r.Sync, shortName(r.Target), r.Concurrency, r.OpsPerSec, r.P50ms, r.P95ms, r.P99ms,
 		float64(r.PeakRSS)/(1<<20), float64(r.DataDir)/(1<<20), vs, e)
 }

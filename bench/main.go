@@ -41,7 +41,7 @@ func run(args []string) error {
 	duration := fs.Duration("duration", 5*time.Second, "how long each row (or each fault's load) runs")
 
 	conc := fs.String("c", "1,8,32,128", "run: concurrency levels (clients)")
-	scenarios := fs.String("scenarios", "checkout,browse", "run: scenarios")
+	scenarios := fs.String("scenarios", "checkout,browse", "run: scenarios: checkout, browse (no total count), browse-total (with it)")
 	sizes := fs.String("sizes", "100,10000,100000,100/100000", "run: data sets, as products or products/existing orders")
 	profileAt := fs.Int("profile", 32, "run: take a CPU profile of pocketshop's checkout at this concurrency (0: none)")
 
@@ -139,6 +139,22 @@ func summarizeRun(rep *report) {
 			fmt.Printf("checkout c=%-3d sync=%-6s: %.0f checkouts/s = %.1f%% of raw SQLite write transactions/s (%.0f)\n",
 				r.Concurrency, r.Sync, r.OpsPerSec, 100*r.OpsPerSec/raw, raw)
 		}
+	}
+	// The scale curve: each size's latency beside the first size's.
+	first := map[string]row{}
+	for _, r := range rep.Rows {
+		if r.Target != "pocketshop" || r.Sync != rep.Config.Syncs[0] {
+			continue
+		}
+		key := fmt.Sprintf("%s c=%d", r.Scenario, r.Concurrency)
+		base, ok := first[key]
+		if !ok {
+			first[key] = r
+			continue
+		}
+		fmt.Printf("scale %-20s size %-11s vs %-6s: p50 %.2fx, p99 %.2fx, ops/s %.2fx, peak RSS %.0f MB vs %.0f MB\n",
+			key, r.Size, base.Size, ratio(r.P50ms, base.P50ms), ratio(r.P99ms, base.P99ms), ratio(r.OpsPerSec, base.OpsPerSec),
+			float64(r.PeakRSS)/(1<<20), float64(base.PeakRSS)/(1<<20))
 	}
 	if rep.Profile != "" {
 		fmt.Println()

@@ -167,11 +167,23 @@ func (w *world) checkoutBare(ctx context.Context, rng *rand.Rand) string {
 }
 
 // browse lists a page of the catalog sorted by name, as a storefront does,
-// and views one product.
+// and views one product. It asks for no total (skipTotal=1, the JS SDK's
+// skipTotal: true): PocketBase counts the matching records for the total,
+// which costs more as the catalog grows (see browseTotal).
 func (w *world) browse(ctx context.Context, rng *rand.Rand) string {
+	return w.browsePage(ctx, rng, "&skipTotal=1")
+}
+
+// browseTotal is browse with the total count the JS SDK's getList asks for
+// by default.
+func (w *world) browseTotal(ctx context.Context, rng *rand.Rand) string {
+	return w.browsePage(ctx, rng, "")
+}
+
+func (w *world) browsePage(ctx context.Context, rng *rand.Rand, query string) string {
 	const perPage = 24
 	pages := max(1, min(5, len(w.products)/perPage))
-	path := fmt.Sprintf("/api/collections/products/records?page=%d&perPage=%d&sort=name", 1+rng.IntN(pages), perPage)
+	path := fmt.Sprintf("/api/collections/products/records?page=%d&perPage=%d&sort=name%s", 1+rng.IntN(pages), perPage, query)
 	st, raw, err := w.c.do(ctx, http.MethodGet, path, "", nil, nil)
 	if kind := errKind("list", st, raw, err); kind != "" {
 		return kind
