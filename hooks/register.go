@@ -31,6 +31,7 @@ type shopHooks struct {
 func Register(app core.App, deps Deps) {
 	s := newShopHooks(app, deps)
 
+	bindSettingsCache(app)
 	bindInventoryHooks(app, s)
 	bindOrderHooks(app, s)
 	bindRoutes(app, s)
