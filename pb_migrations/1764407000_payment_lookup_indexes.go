@@ -8,9 +8,9 @@ import (
 // Stripe's webhooks find an order by its Checkout Session (when an event
 // carries no order id) and by its PaymentIntent (refunds). With 100,000
 // orders both lookups scanned the whole table (bench/, README Performance):
-// SQLite cannot use the partial index idx_orders_stripe_session
-// (stripe_session_id != ”) for stripe_session_id = ?, and the payment
-// intent had no index. Full indexes replace it.
+// SQLite cannot use the partial index idx_orders_stripe_session (of the
+// non-empty ids only) for stripe_session_id = ?, and the payment intent had
+// no index. Full indexes replace it.
 func init() {
 	m.Register(func(app core.App) error {
 		orders, err := app.FindCollectionByNameOrId("orders")
