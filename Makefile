@@ -5,7 +5,7 @@ TOOLBIN := $(CURDIR)/bin
 # Fuzz each target briefly in `make test`; run longer by hand with FUZZTIME=5m.
 FUZZTIME ?= 10s
 
-.PHONY: build run seed test vet fuzz tools clean bench faults
+.PHONY: build run seed test vet fuzz tools docker clean bench faults
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) .
@@ -15,6 +15,10 @@ run: build
 
 seed: build
 	./$(BIN) seed
+
+# The image builds the binary with the same command as `build` (see Dockerfile).
+docker:
+	docker build -t $(BIN) .
 
 # The test peers (stripe-mock, mailpit) are pinned in tools/go.mod, a module
 # of their own so that their dependencies never change the shop's.

@@ -9,10 +9,14 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"slices"
+	"strings"
 	_ "time/tzdata" // the shop's time zone works on hosts without zoneinfo
 
 	"pocketshop/hooks"
+	"pocketshop/internal/config"
 	"pocketshop/internal/jobs"
+	"pocketshop/internal/payments"
 	_ "pocketshop/pb_migrations"
 
 	"github.com/pocketbase/dbx"
@@ -31,17 +35,28 @@ import (
 var publicFiles embed.FS
 
 func main() {
-	sync, err := sqliteSync(os.Getenv(SyncEnv))
-	if err != nil {
-		log.Fatalf("pocketshop: %v", err)
-	}
-	if addr := os.Getenv(PprofEnv); addr != "" {
-		if err := startPprof(addr); err != nil {
-			log.Fatalf("pocketshop: %v", err)
+	// Bad configuration stops every command but help with one line.
+	var cfg config.Config
+	if !wantsHelp(os.Args[1:]) {
+		var err error
+		if cfg, err = config.Load(os.Getenv); err != nil {
+			fmt.Fprintln(os.Stderr, "pocketshop: "+err.Error())
+			os.Exit(1)
 		}
 	}
 
-	app := pocketbase.NewWithConfig(pocketbase.Config{DBConnect: dbConnect(sync)})
+	if cfg.PprofAddr != "" {
+		if err := startPprof(cfg.PprofAddr); err != nil {
+			fmt.Fprintln(os.Stderr, "pocketshop: "+err.Error())
+			os.Exit(1)
+		}
+	}
+	if cfg.SQLiteSync == "" { // --help: Load did not run
+		cfg.SQLiteSync = "FULL"
+	}
+
+	app := pocketbase.NewWithConfig(pocketbase.Config{DBConnect: dbConnect(cfg.SQLiteSync)})
+	app.RootCmd.Short = "pocketshop: a shop backend in one binary (PocketBase with the shop built in)"
 
 	var publicDir string
 	app.RootCmd.PersistentFlags().StringVar(&publicDir, "publicDir", "",
@@ -60,7 +75,22 @@ func main() {
 		log.Fatalf("pocketshop: %v", err)
 	}
 	jobsConfig.Schedules = schedules
-	deps := hooks.Deps{Jobs: jobsConfig}
+	app.RootCmd.Long = app.RootCmd.Short + `
+
+Environment variables (all optional; a bad value stops the start with one line naming it):
+` + config.Help() + jobsHelp(hooks.JobNames(jobsConfig)) + `
+Start the shop on a domain with automatic HTTPS:  pocketshop serve shop.example.com
+Behind a proxy:                                   pocketshop serve --http=127.0.0.1:8090
+Allow a storefront on another domain (CORS):      pocketshop serve --origins=https://www.example.com
+Set the data dir with --dir (default: pb_data beside the binary).`
+	deps := hooks.Deps{
+		Jobs: jobsConfig,
+		Payments: payments.Config{
+			SecretKey:     cfg.StripeSecretKey,
+			WebhookSecret: cfg.StripeWebhookSecret,
+			APIBase:       cfg.StripeAPIBase,
+		},
+	}
 
 	hooks.Register(app, deps)
 	app.RootCmd.AddCommand(hooks.NewJobsCommand(app, deps))
@@ -81,6 +111,26 @@ func main() {
 		},
 	})
 
+	// cmdErr makes a failed shop command exit non-zero (PocketBase ignores it).
+	var cmdErr error
+	for _, c := range []*cobra.Command{newBackupCommand(app), newRestoreCommand(app)} {
+		run := c.RunE
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			cmdErr = run(cmd, args)
+			return cmdErr
+		}
+		app.RootCmd.AddCommand(c)
+	}
+
+	if cfg.PublicURL != "" {
+		app.OnServe().BindFunc(func(se *core.ServeEvent) error {
+			if err := usePublicURL(se.App, cfg.PublicURL); err != nil {
+				return err
+			}
+			return se.Next()
+		})
+	}
+
 	app.OnServe().Bind(&hook.Handler[*core.ServeEvent]{
 		Func: func(se *core.ServeEvent) error {
 			public := fs.FS(os.DirFS(publicDir))
@@ -99,6 +149,39 @@ func main() {
 	if err := app.Start(); err != nil {
 		log.Fatal(err)
 	}
+	if cmdErr != nil {
+		os.Exit(1)
+	}
+}
+
+// jobsHelp lists the schedule override variable of each job for --help.
+func jobsHelp(names []string) string {
+	var b strings.Builder
+	for _, name := range names {
+		fmt.Fprintf(&b, "  %-35s schedule of the %s job (cron, or off)\n", jobs.EnvVar(name), name)
+	}
+	return b.String()
+}
+
+// wantsHelp reports whether the command line only asks for help or the version.
+func wantsHelp(args []string) bool {
+	return slices.ContainsFunc(args, func(a string) bool {
+		return a == "-h" || a == "--help" || a == "-v" || a == "--version"
+	})
+}
+
+// usePublicURL makes url PocketBase's Application URL (Dashboard > Settings),
+// which links in emails and Stripe's return pages are built on.
+func usePublicURL(app core.App, url string) error {
+	s := app.Settings()
+	if s.Meta.AppURL == url {
+		return nil
+	}
+	s.Meta.AppURL = url
+	if err := app.Save(s); err != nil {
+		return fmt.Errorf("set the application URL to PUBLIC_URL: %w", err)
+	}
+	return nil
 }
 
 // printFirstStartHint tells a new owner how to get into the dashboard.

@@ -5,26 +5,6 @@ import (
 	"testing"
 )
 
-func TestSqliteSync(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		in, want string
-		wantErr  bool
-	}{
-		{"", "FULL", false},
-		{"full", "FULL", false},
-		{" Normal ", "NORMAL", false},
-		{"off", "", true},
-		{"2", "", true},
-	}
-	for _, tt := range tests {
-		got, err := sqliteSync(tt.in)
-		if (err != nil) != tt.wantErr || got != tt.want {
-			t.Errorf("sqliteSync(%q) = %q, %v; want %q, error %v", tt.in, got, err, tt.want, tt.wantErr)
-		}
-	}
-}
-
 func TestDBConnectSetsSynchronousOnDataDB(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()

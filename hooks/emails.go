@@ -146,6 +146,11 @@ func (h *emailHooks) queueOrderEmails(app core.App, ev *core.Record) error {
 	switch {
 	case from == "" && to == shop.StatusPending:
 		kind, key = mail.KindOrderPlaced, "placed"
+	case from == to && ev.GetString("actor") == shop.ActorStripe &&
+		(to == shop.StatusPending || to == shop.StatusExpired || to == shop.StatusCancelled):
+		// A payment that failed, or arrived after the order expired: the
+		// event's message says what became of it (hooks/payments.go).
+		kind, key = mail.KindOrderPaymentUpdate, "payment:"+ev.Id
 	case from == to && amount > 0:
 		// A partial refund; each one is its own event and its own email.
 		kind, key = mail.KindOrderPartiallyRefunded, "refund:"+ev.Id
@@ -178,6 +183,7 @@ func (h *emailHooks) queueOrderEmails(app core.App, ev *core.Record) error {
 		return err
 	}
 	data.AmountCents = amount
+	data.Message = ev.GetString("message")
 	if kind == mail.KindOrderRefunded && amount == 0 {
 		data.AmountCents = data.Order.RefundedCents
 		if data.AmountCents == 0 {

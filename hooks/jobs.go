@@ -24,6 +24,7 @@ const (
 	JobLowStockDigest     = "low-stock-digest"
 	JobDailySummary       = "daily-summary"
 	JobPrune              = "prune"
+	JobReconcilePayments  = "reconcile-payments"
 )
 
 // salesWindow is how far back the low-stock digest looks to tell how fast a
@@ -57,6 +58,7 @@ func (s *shopHooks) jobList(extra []jobs.Job) []jobs.Job {
 		{Name: JobLowStockDigest, Schedule: "0 0 8 * * *", Run: s.lowStockDigest},
 		{Name: JobDailySummary, Schedule: "0 0 21 * * *", Run: s.dailySummary},
 		{Name: JobPrune, Schedule: "0 30 3 * * *", Run: s.prune},
+		{Name: JobReconcilePayments, Schedule: "@every 5m", Run: s.reconcilePaymentsJob},
 	}
 	return append(list, extra...)
 }

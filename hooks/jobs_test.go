@@ -358,6 +358,7 @@ func TestSchedulerConfig(t *testing.T) {
 	want := map[string]string{
 		hooks.JobExpireReservations: "@every 30s", hooks.JobLowStockDigest: "0 0 8 * * *",
 		hooks.JobDailySummary: "0 0 21 * * *", hooks.JobPrune: jobs.Off,
+		hooks.JobReconcilePayments: "@every 5m",
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("schedules = %v, want %v", got, want)

@@ -24,6 +24,7 @@ const firstOrderNumber = 1000
 var ownerEditableOrderFields = map[string]bool{
 	"status": true, "tracking_number": true, "note": true,
 	"shipping_address": true, "email": true, "updated": true,
+	"payment_issue": true, // the owner clears it once the issue is handled
 }
 
 func bindOrderHooks(app core.App, s *shopHooks) {
@@ -121,7 +122,7 @@ func (s *shopHooks) onOrderCreateRequest(e *core.RecordRequestEvent) error {
 		if e.HasSuperuserAuth() {
 			actor = shop.ActorAdmin
 		}
-		return writeOrderEvent(txApp, r.Id, "", shop.StatusPending, actor, "Order placed.")
+		return writeOrderEvent(txApp, r.Id, "", shop.StatusPending, actor, "Order placed.", 0)
 	})
 }
 
@@ -156,9 +157,10 @@ func (s *shopHooks) onOrderUpdate(e *core.RecordEvent) error {
 		e.App = txApp
 
 		var current struct {
-			Status string `db:"status"`
+			Status        string `db:"status"`
+			RefundedCents int    `db:"refunded_cents"`
 		}
-		err := txApp.DB().Select("status").From("orders").
+		err := txApp.DB().Select("status", "refunded_cents").From("orders").
 			Where(dbx.HashExp{"id": e.Record.Id}).One(&current)
 		if err != nil {
 			return fmt.Errorf("read status of order %s: %w", e.Record.Id, err)
@@ -213,7 +215,10 @@ func (s *shopHooks) onOrderUpdate(e *core.RecordEvent) error {
 			return err
 		}
 
-		return writeOrderEvent(txApp, e.Record.Id, from, to, move.actor, move.message)
+		// A move that refunds money (to refunded) raises refunded_cents in
+		// the same save: its event carries the amount.
+		amount := e.Record.GetInt("refunded_cents") - current.RefundedCents
+		return writeOrderEvent(txApp, e.Record.Id, from, to, move.actor, move.message, amount)
 	})
 }
 
@@ -275,7 +280,9 @@ func OrderLines(order *core.Record) ([]shop.OrderLine, error) {
 	return lines, nil
 }
 
-func writeOrderEvent(txApp core.App, orderID, from, to, actor, message string) error {
+// writeOrderEvent adds a row to an order's timeline; amountCents is the money
+// the event moved (a refund), or 0.
+func writeOrderEvent(txApp core.App, orderID, from, to, actor, message string, amountCents int) error {
 	col, err := txApp.FindCachedCollectionByNameOrId("order_events")
 	if err != nil {
 		return err
@@ -286,6 +293,7 @@ func writeOrderEvent(txApp core.App, orderID, from, to, actor, message string) e
 	ev.Set("to_status", to)
 	ev.Set("actor", actor)
 	ev.Set("message", message)
+	ev.Set("amount_cents", amountCents)
 	if err := txApp.Save(ev); err != nil {
 		return fmt.Errorf("write event of order %s: %w", orderID, err)
 	}

@@ -7,6 +7,8 @@ package hooks
 import (
 	"time"
 
+	"pocketshop/internal/payments"
+
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -19,12 +21,16 @@ type Deps struct {
 	Outbox OutboxOptions
 	// Jobs configures the scheduled jobs (hooks/jobs.go).
 	Jobs JobsConfig
+	// Payments configures Stripe; without a secret key Stripe checkout
+	// answers "payments are not configured".
+	Payments payments.Config
 }
 
 // shopHooks carries the dependencies shared by the hook and route handlers.
 type shopHooks struct {
-	app core.App
-	now func() time.Time
+	app    core.App
+	now    func() time.Time
+	stripe payments.Provider // nil when payments are not configured
 }
 
 // Register binds every pocketshop hook and route to app.
@@ -34,7 +40,10 @@ func Register(app core.App, deps Deps) {
 	bindSettingsCache(app)
 	bindInventoryHooks(app, s)
 	bindOrderHooks(app, s)
+	bindPaymentHooks(app, s) // after the order hooks: its update request hook runs after theirs
 	bindRoutes(app, s)
+	bindAbuseLimits(app)
+	bindGracefulShutdown(app)
 	bindJobs(app, s, deps.Jobs)
 
 	outbox := deps.Outbox
@@ -48,6 +57,9 @@ func newShopHooks(app core.App, deps Deps) *shopHooks {
 	s := &shopHooks{app: app, now: deps.Now}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if deps.Payments.Enabled() {
+		s.stripe = payments.New(deps.Payments)
 	}
 	return s
 }

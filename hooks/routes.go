@@ -21,6 +21,11 @@ func bindRoutes(app core.App, s *shopHooks) {
 		g := se.Router.Group("/api/shop")
 		g.Bind(apis.BodyLimit(maxShopBodyBytes))
 		g.POST("/orders/{id}/cancel", s.cancelOrder)
+		g.POST("/orders/{id}/pay", s.payOrder)
+		// Stripe's events may exceed the group's body limit (the handler
+		// applies its own), and a rate limit must never drop Stripe's retries.
+		g.POST("/stripe/webhook", s.stripeWebhook).
+			Unbind(apis.DefaultBodyLimitMiddlewareId, apis.DefaultRateLimitMiddlewareId)
 		return se.Next()
 	})
 }

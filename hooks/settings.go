@@ -21,7 +21,19 @@ type Settings struct {
 	ReservationMinutes        int
 	Timezone                  string
 	ManualPaymentInstructions string
+	// LatePaymentAction says what happens to a payment that completes after
+	// its order expired when the stock is gone: LatePaymentRefund or
+	// LatePaymentFlag.
+	LatePaymentAction string
+	// RestockOnRefund puts a refunded order's items back into stock.
+	RestockOnRefund bool
 }
+
+// Late payment actions (shop_settings.late_payment_action).
+const (
+	LatePaymentRefund = "refund"
+	LatePaymentFlag   = "flag"
+)
 
 // defaultSettings apply when the owner deleted the settings record.
 var defaultSettings = Settings{
@@ -30,6 +42,7 @@ var defaultSettings = Settings{
 	ShippingFlatCents:  500,
 	ReservationMinutes: 30,
 	Timezone:           "UTC",
+	LatePaymentAction:  LatePaymentRefund,
 }
 
 // settingsCacheKey is where LoadSettings keeps the settings in the app's
@@ -121,6 +134,11 @@ func readSettings(app core.App) (Settings, error) {
 		ReservationMinutes:        r.GetInt("reservation_minutes"),
 		Timezone:                  r.GetString("timezone"),
 		ManualPaymentInstructions: r.GetString("manual_payment_instructions"),
+		LatePaymentAction:         r.GetString("late_payment_action"),
+		RestockOnRefund:           r.GetBool("restock_on_refund"),
+	}
+	if s.LatePaymentAction != LatePaymentFlag {
+		s.LatePaymentAction = LatePaymentRefund
 	}
 	if !shop.ValidCurrency(s.Currency) {
 		s.Currency = defaultSettings.Currency

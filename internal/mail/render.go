@@ -24,14 +24,18 @@ const (
 	KindOrderExpired           = "order_expired"
 	KindOrderRefunded          = "order_refunded"
 	KindOrderPartiallyRefunded = "order_partially_refunded"
-	KindLowStock               = "low_stock"
+	// KindOrderPaymentUpdate tells the customer what became of a payment
+	// that did not simply pay the order (it failed, or arrived after the
+	// order expired), in the words of the order event's Message.
+	KindOrderPaymentUpdate = "order_payment_update"
+	KindLowStock           = "low_stock"
 )
 
 // Kinds lists every kind of email.
 var Kinds = []string{
 	KindOrderPlaced, KindOrderPaid, KindOwnerOrderPaid, KindOrderFulfilled,
 	KindOrderCancelled, KindOrderExpired, KindOrderRefunded,
-	KindOrderPartiallyRefunded, KindLowStock,
+	KindOrderPartiallyRefunded, KindOrderPaymentUpdate, KindLowStock,
 }
 
 // Address is an order's shipping address.
@@ -73,6 +77,8 @@ type Data struct {
 	Order    Order
 	// AmountCents is the money an event moved, e.g. a refund's amount.
 	AmountCents int64
+	// Message is the order event's message, for KindOrderPaymentUpdate.
+	Message string
 	// PaymentInstructions tell a customer who chose manual payment how to pay.
 	PaymentInstructions string
 	Product             Product

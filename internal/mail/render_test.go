@@ -24,6 +24,7 @@ func sampleData() mail.Data {
 			URL: "https://shop.example.com/order.html?id=abc&token=t0k",
 		},
 		AmountCents:         500,
+		Message:             "Your payment arrived late.",
 		PaymentInstructions: "IBAN DE00 1234 <b>\nBIC ABCDEF",
 		Product:             mail.Product{ID: "p1", Name: "Mug\r\nBcc: evil@example.com", Stock: 2, Threshold: 2},
 		DashboardURL:        "https://shop.example.com/_/",
@@ -45,6 +46,7 @@ func TestRenderEveryKind(t *testing.T) {
 		{mail.KindOrderExpired, "Order #1042 expired", []string{"expired"}},
 		{mail.KindOrderRefunded, "Order #1042 was refunded", []string{"€5.00 is on its way back"}},
 		{mail.KindOrderPartiallyRefunded, "Refund of €5.00 for order #1042", []string{"Refunded so far: €5.00 of €1,264.56."}},
+		{mail.KindOrderPaymentUpdate, "About your payment for order #1042", []string{"Your payment arrived late.", "Refunded: €5.00."}},
 		{mail.KindLowStock, "Low stock: Mug Bcc: evil@example.com (2 left)", []string{"2 left"}},
 	}
 	if len(tests) != len(mail.Kinds) {

@@ -23,8 +23,10 @@ import (
 const SuperuserEmail = "owner@example.com"
 
 // NewApp returns a test app on a fresh temporary data dir, with every
-// migration applied, the hooks registered and one superuser. It is cleaned
-// up when the test ends.
+// migration applied, the hooks registered and one superuser. The per-IP rate
+// limits the migrations turn on are off here, since every test client shares
+// 127.0.0.1; EnableRateLimits turns them back on. It is cleaned up when the
+// test ends.
 func NewApp(tb testing.TB, deps hooks.Deps) *tests.TestApp {
 	tb.Helper()
 	app, err := tests.NewTestApp(tb.TempDir())
@@ -33,6 +35,7 @@ func NewApp(tb testing.TB, deps hooks.Deps) *tests.TestApp {
 	}
 	tb.Cleanup(app.Cleanup)
 	hooks.Register(app, deps)
+	setRateLimits(tb, app, false)
 
 	su := core.NewRecord(mustCollection(tb, app, core.CollectionNameSuperusers))
 	su.SetEmail(SuperuserEmail)
@@ -41,6 +44,22 @@ func NewApp(tb testing.TB, deps hooks.Deps) *tests.TestApp {
 		tb.Fatalf("create superuser: %v", err)
 	}
 	return app
+}
+
+// EnableRateLimits turns the shop's rate limits (as the migrations set them)
+// back on for app.
+func EnableRateLimits(tb testing.TB, app core.App) {
+	tb.Helper()
+	setRateLimits(tb, app, true)
+}
+
+func setRateLimits(tb testing.TB, app core.App, on bool) {
+	tb.Helper()
+	s := app.Settings()
+	s.RateLimits.Enabled = on
+	if err := app.Save(s); err != nil {
+		tb.Fatalf("save rate limit settings: %v", err)
+	}
 }
 
 // Factory returns a tests.ApiScenario TestAppFactory that calls setup (when
