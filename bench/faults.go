@@ -41,7 +41,7 @@ func runFaults(ctx context.Context, cfg faultConfig, shop target, repo, workDir 
 		fn   func(context.Context, faultConfig, target, string, string) ([]check, error)
 	}{
 		{"kill -9 under checkout load, restart", faultKill},
-		{"each webhook delivered 3 times, concurrently and shuffled", faultWebhookTwice},
+		{"each webhook delivered 3 times, concurrently and shuffled", faultWebhookRedelivered},
 		{fmt.Sprintf("%d clients race for the last %d units", cfg.Racers, cfg.Units), faultLastUnits},
 		{"SMTP server stopped and started during load", faultSMTP},
 	}
@@ -117,10 +117,10 @@ func faultKill(ctx context.Context, cfg faultConfig, shop target, _ string, dir 
 	return append(checks, checkInvariants(wd.srv.dbPath(), wd.seen, wd.webhook)...), nil
 }
 
-// faultWebhookTwice delivers each order's checkout.session.completed event
+// faultWebhookRedelivered delivers each order's checkout.session.completed event
 // three times, all deliveries shuffled and concurrent: each order is paid
 // once, with one payment_events row and one receipt.
-func faultWebhookTwice(ctx context.Context, cfg faultConfig, shop target, _ string, dir string) ([]check, error) {
+func faultWebhookRedelivered(ctx context.Context, cfg faultConfig, shop target, _ string, dir string) ([]check, error) {
 	wd, err := startShop(ctx, cfg, shop, dir, 16)
 	if err != nil {
 		return nil, err

@@ -35,7 +35,7 @@ func run(args []string) error {
 		cmd, args = args[0], args[1:]
 	}
 	fs := flag.NewFlagSet("bench "+cmd, flag.ContinueOnError)
-	results := fs.String("results", "bench/results", "folder for the JSON results")
+	results := fs.String("results", "bench/results", "folder for the JSON results (relative to the repository)")
 	work := fs.String("work", "", "folder for data dirs, binaries and profiles (default: a new temporary folder, removed afterwards)")
 	sync := fs.String("sync", "full,normal", "SQLite synchronous modes to measure (the first is used for every size, the others for the first size)")
 	duration := fs.Duration("duration", 5*time.Second, "how long each row (or each fault's load) runs")
@@ -80,6 +80,10 @@ func run(args []string) error {
 		return err
 	}
 	stamp := time.Now().UTC().Format("20060102-150405")
+	resultsDir := *results
+	if !filepath.IsAbs(resultsDir) {
+		resultsDir = filepath.Join(repo, resultsDir)
+	}
 
 	switch cmd {
 	case "run":
@@ -93,7 +97,7 @@ func run(args []string) error {
 		rep, err := benchRun(ctx, cfg, shop, bare, workDir, os.Stdout)
 		if rep != nil {
 			summarizeRun(rep)
-			if werr := writeJSON(filepath.Join(repo, *results), "run-"+stamp, rep); werr != nil && err == nil {
+			if werr := writeJSON(resultsDir, "run-"+stamp, rep); werr != nil && err == nil {
 				err = werr
 			}
 		}
@@ -114,7 +118,7 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		if err := writeJSON(filepath.Join(repo, *results), "faults-"+stamp, res); err != nil {
+		if err := writeJSON(resultsDir, "faults-"+stamp, res); err != nil {
 			return err
 		}
 		for _, f := range res {
