@@ -5,7 +5,7 @@ TOOLBIN := $(CURDIR)/bin
 # Fuzz each target briefly in `make test`; run longer by hand with FUZZTIME=5m.
 FUZZTIME ?= 10s
 
-.PHONY: build run seed test test-js vet fuzz tools docker clean
+.PHONY: build run seed test test-js vet fuzz tools docker clean bench faults
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) .
@@ -46,6 +46,15 @@ test-js: e2e/node_modules/.package-lock.json
 
 e2e/node_modules/.package-lock.json: e2e/package.json e2e/package-lock.json
 	cd e2e && npm ci --no-audit --no-fund
+
+# The benchmark against bare PocketBase and the fault suite (bench/README in
+# the README's Performance section). BENCHFLAGS adds flags, e.g.
+# BENCHFLAGS='-c 1,8 -duration 2s -sizes 100' for a quick run.
+bench:
+	$(GO) run ./bench run $(BENCHFLAGS)
+
+faults:
+	PATH="$(TOOLBIN):$$PATH" $(GO) run ./bench faults -duration 10s $(BENCHFLAGS)
 
 clean:
 	rm -rf $(BIN) $(TOOLBIN)

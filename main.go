@@ -45,7 +45,17 @@ func main() {
 		}
 	}
 
-	app := pocketbase.New()
+	if cfg.PprofAddr != "" {
+		if err := startPprof(cfg.PprofAddr); err != nil {
+			fmt.Fprintln(os.Stderr, "pocketshop: "+err.Error())
+			os.Exit(1)
+		}
+	}
+	if cfg.SQLiteSync == "" { // --help: Load did not run
+		cfg.SQLiteSync = "FULL"
+	}
+
+	app := pocketbase.NewWithConfig(pocketbase.Config{DBConnect: dbConnect(cfg.SQLiteSync)})
 	app.RootCmd.Short = "pocketshop: a shop backend in one binary (PocketBase with the shop built in)"
 
 	var publicDir string

@@ -114,7 +114,7 @@ type emailHooks struct {
 // dashboard, and runs the sender in the background of `serve`.
 func bindEmailHooks(app core.App, opts OutboxOptions) {
 	h := &emailHooks{opts: opts.withDefaults(), wake: make(chan struct{}, 1)}
-	app.OnRecordAfterCreateSuccess("order_events").BindFunc(h.onOrderEvent)
+	app.OnRecordCreate("order_events").BindFunc(h.onOrderEvent)
 	app.OnRecordAfterCreateSuccess("stock_movements").BindFunc(h.onStockMovement)
 	app.OnRecordUpdate("emails").BindFunc(onEmailRequeue)
 	if h.opts.Interval > 0 {
@@ -124,13 +124,18 @@ func bindEmailHooks(app core.App, opts OutboxOptions) {
 }
 
 // onOrderEvent queues the customer's (and on payment the owner's) email for
-// a committed order event. An email that cannot be queued is logged: the
-// order itself is already saved and must not fail.
+// an order event, in the transaction that saves the event: the email
+// commits with the order change or not at all, so a crash right after the
+// commit (kill -9 in bench/) cannot lose a receipt. An email that cannot be
+// queued is logged: the order change must not fail because of it.
 func (h *emailHooks) onOrderEvent(e *core.RecordEvent) error {
+	if err := e.Next(); err != nil {
+		return err
+	}
 	if err := h.queueOrderEmails(e.App, e.Record); err != nil {
 		e.App.Logger().Error("Failed to queue order email", "event", e.Record.Id, "error", err)
 	}
-	return e.Next()
+	return nil
 }
 
 func (h *emailHooks) queueOrderEmails(app core.App, ev *core.Record) error {
@@ -249,13 +254,35 @@ func (h *emailHooks) queue(app core.App, kind, to, dedupeKey, orderID string, da
 	if err != nil {
 		return err
 	}
-	if added {
-		select {
-		case h.wake <- struct{}{}:
-		default: // a pass is already requested
-		}
+	if !added {
+		return nil
 	}
+	// Without SMTP settings a pass only notes that on the queued emails: a
+	// write for every email queued (bench/ saw it). The next tick does it.
+	if _, ok := smtpConfig(app, 0); !ok {
+		return nil
+	}
+	// Inside a transaction, wake the sender once the email is committed
+	// (before, it could not see it).
+	if tx := app.TxInfo(); tx != nil {
+		tx.OnComplete(func(txErr error) error {
+			if txErr == nil {
+				h.wakeSender()
+			}
+			return nil
+		})
+		return nil
+	}
+	h.wakeSender()
 	return nil
+}
+
+// wakeSender asks the background sender for a pass now.
+func (h *emailHooks) wakeSender() {
+	select {
+	case h.wake <- struct{}{}:
+	default: // a pass is already requested
+	}
 }
 
 // orderEmailData collects what the order emails show.

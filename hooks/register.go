@@ -37,6 +37,7 @@ type shopHooks struct {
 func Register(app core.App, deps Deps) {
 	s := newShopHooks(app, deps)
 
+	bindSettingsCache(app)
 	bindInventoryHooks(app, s)
 	bindOrderHooks(app, s)
 	bindPaymentHooks(app, s) // after the order hooks: its update request hook runs after theirs

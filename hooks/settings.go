@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 
 	"pocketshop/internal/shop"
 
@@ -44,9 +45,78 @@ var defaultSettings = Settings{
 	LatePaymentAction:  LatePaymentRefund,
 }
 
-// LoadSettings reads the shop_settings record (the oldest one, should the
-// owner have created more than one).
+// settingsCacheKey is where LoadSettings keeps the settings in the app's
+// store (shared by the app and its transactions).
+const settingsCacheKey = "pocketshop.settings"
+
+// settingsCache holds the last settings read outside a transaction. gen
+// changes with every change of shop_settings, so that a read that raced with
+// a change is not kept.
+type settingsCache struct {
+	mu    sync.Mutex
+	gen   uint64
+	value *Settings
+}
+
+// bindSettingsCache drops the cached settings whenever shop_settings changes
+// (or a change of it fails, which may be a rolled back transaction that read
+// it).
+func bindSettingsCache(app core.App) {
+	app.Store().Set(settingsCacheKey, &settingsCache{})
+	forget := func(e *core.ModelEvent) error {
+		if r, ok := e.Model.(*core.Record); ok && r.Collection().Name == "shop_settings" {
+			if c, ok := app.Store().Get(settingsCacheKey).(*settingsCache); ok {
+				c.mu.Lock()
+				c.gen++
+				c.value = nil
+				c.mu.Unlock()
+			}
+		}
+		return e.Next()
+	}
+	// When the change is made (inside its transaction, which then reads it
+	// from the database) and when it is committed or has failed.
+	app.OnModelCreateExecute().BindFunc(forget)
+	app.OnModelUpdateExecute().BindFunc(forget)
+	app.OnModelDeleteExecute().BindFunc(forget)
+	app.OnModelAfterCreateSuccess().BindFunc(forget)
+	app.OnModelAfterUpdateSuccess().BindFunc(forget)
+	app.OnModelAfterDeleteSuccess().BindFunc(forget)
+	app.OnModelAfterCreateError().BindFunc(func(e *core.ModelErrorEvent) error { return forget(&e.ModelEvent) })
+	app.OnModelAfterUpdateError().BindFunc(func(e *core.ModelErrorEvent) error { return forget(&e.ModelEvent) })
+	app.OnModelAfterDeleteError().BindFunc(func(e *core.ModelErrorEvent) error { return forget(&e.ModelEvent) })
+}
+
+// LoadSettings returns the shop's settings. They are read on every order and
+// email, so they are cached until shop_settings changes (the profile in
+// README, Performance). Only reads outside a transaction fill the cache, so
+// a rolled back change is never kept.
 func LoadSettings(app core.App) (Settings, error) {
+	c, _ := app.Store().Get(settingsCacheKey).(*settingsCache)
+	if c == nil {
+		return readSettings(app)
+	}
+	c.mu.Lock()
+	cached, gen := c.value, c.gen
+	c.mu.Unlock()
+	if cached != nil {
+		return *cached, nil
+	}
+	s, err := readSettings(app)
+	if err != nil || app.IsTransactional() {
+		return s, err
+	}
+	c.mu.Lock()
+	if c.gen == gen {
+		c.value = &s
+	}
+	c.mu.Unlock()
+	return s, nil
+}
+
+// readSettings reads the shop_settings record (the oldest one, should the
+// owner have created more than one).
+func readSettings(app core.App) (Settings, error) {
 	records, err := app.FindRecordsByFilter("shop_settings", "", "created", 1, 0)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return Settings{}, fmt.Errorf("load shop settings: %w", err)

@@ -5,6 +5,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 )
@@ -26,6 +27,12 @@ type Config struct {
 	// When set it becomes PocketBase's Application URL (links in emails,
 	// Stripe's return pages) at every start.
 	PublicURL string
+	// SQLiteSync is SQLite's synchronous mode for the data database: "FULL"
+	// (the default: a commit survives a power cut) or "NORMAL" (faster; a
+	// commit survives a crash of the process, not of the machine).
+	SQLiteSync string
+	// PprofAddr, when set, is the loopback address Go's profiler serves on.
+	PprofAddr string
 }
 
 // Var describes one environment variable pocketshop reads.
@@ -40,6 +47,8 @@ var Vars = []Var{
 	{"STRIPE_WEBHOOK_SECRET", "signing secret of the Stripe webhook endpoint for /api/shop/stripe/webhook; starts with whsec_."},
 	{"STRIPE_API_BASE", "optional http(s) URL of another Stripe API server (stripe-mock in tests). Unset: Stripe itself."},
 	{"PUBLIC_URL", "optional http(s) address customers use, e.g. https://shop.example.com; set as the dashboard's Application URL at each start (links in emails, Stripe return pages)."},
+	{"POCKETSHOP_SQLITE_SYNC", "full (default: an acknowledged order or payment survives a power cut) or normal (faster; survives a crash of the process only). README, Performance."},
+	{"POCKETSHOP_PPROF_ADDR", "optional loopback address, e.g. 127.0.0.1:6060, to serve Go's profiler (net/http/pprof) on, apart from the shop. Unset: off."},
 }
 
 // stripeKeyPrefixes are the prefixes of the keys Stripe issues for the API.
@@ -53,6 +62,8 @@ func Load(getenv func(string) string) (Config, error) {
 		StripeWebhookSecret: strings.TrimSpace(getenv("STRIPE_WEBHOOK_SECRET")),
 		StripeAPIBase:       strings.TrimSpace(getenv("STRIPE_API_BASE")),
 		PublicURL:           strings.TrimSpace(getenv("PUBLIC_URL")),
+		SQLiteSync:          strings.ToUpper(strings.TrimSpace(getenv("POCKETSHOP_SQLITE_SYNC"))),
+		PprofAddr:           strings.TrimSpace(getenv("POCKETSHOP_PPROF_ADDR")),
 	}
 
 	if c.StripeSecretKey != "" && !hasAnyPrefix(c.StripeSecretKey, stripeKeyPrefixes) {
@@ -78,6 +89,19 @@ func Load(getenv func(string) string) (Config, error) {
 			return Config{}, fmt.Errorf("PUBLIC_URL %w", err)
 		}
 		c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	}
+	switch c.SQLiteSync {
+	case "":
+		c.SQLiteSync = "FULL"
+	case "FULL", "NORMAL":
+	default:
+		return Config{}, fmt.Errorf("POCKETSHOP_SQLITE_SYNC must be full or normal (got %q)", getenv("POCKETSHOP_SQLITE_SYNC"))
+	}
+	if c.PprofAddr != "" {
+		host, _, err := net.SplitHostPort(c.PprofAddr)
+		if ip := net.ParseIP(host); err != nil || (host != "localhost" && (ip == nil || !ip.IsLoopback())) {
+			return Config{}, fmt.Errorf("POCKETSHOP_PPROF_ADDR must be a loopback address such as 127.0.0.1:6060 (got %q)", c.PprofAddr)
+		}
 	}
 	return c, nil
 }

@@ -18,7 +18,7 @@ func TestLoadAcceptsValidConfig(t *testing.T) {
 		env  map[string]string
 		want config.Config
 	}{
-		{"nothing set", nil, config.Config{}},
+		{"nothing set", nil, config.Config{SQLiteSync: "FULL"}},
 		{"test keys", map[string]string{
 			"STRIPE_SECRET_KEY":     "sk_test_123",
 			"STRIPE_WEBHOOK_SECRET": "whsec_abc",
@@ -29,10 +29,15 @@ func TestLoadAcceptsValidConfig(t *testing.T) {
 			StripeWebhookSecret: "whsec_abc",
 			StripeAPIBase:       "http://127.0.0.1:12111",
 			PublicURL:           "https://shop.example.com",
+			SQLiteSync:          "FULL",
 		}},
-		{"live key", map[string]string{"STRIPE_SECRET_KEY": "sk_live_x"}, config.Config{StripeSecretKey: "sk_live_x"}},
-		{"restricted key", map[string]string{"STRIPE_SECRET_KEY": "rk_live_x"}, config.Config{StripeSecretKey: "rk_live_x"}},
-		{"public url with path", map[string]string{"PUBLIC_URL": "https://example.com/shop"}, config.Config{PublicURL: "https://example.com/shop"}},
+		{"live key", map[string]string{"STRIPE_SECRET_KEY": "sk_live_x"}, config.Config{StripeSecretKey: "sk_live_x", SQLiteSync: "FULL"}},
+		{"restricted key", map[string]string{"STRIPE_SECRET_KEY": "rk_live_x"}, config.Config{StripeSecretKey: "rk_live_x", SQLiteSync: "FULL"}},
+		{"public url with path", map[string]string{"PUBLIC_URL": "https://example.com/shop"}, config.Config{PublicURL: "https://example.com/shop", SQLiteSync: "FULL"}},
+		{"sqlite sync normal", map[string]string{"POCKETSHOP_SQLITE_SYNC": " Normal "}, config.Config{SQLiteSync: "NORMAL"}},
+		{"sqlite sync full", map[string]string{"POCKETSHOP_SQLITE_SYNC": "full"}, config.Config{SQLiteSync: "FULL"}},
+		{"profiler on loopback", map[string]string{"POCKETSHOP_PPROF_ADDR": "127.0.0.1:6060"}, config.Config{SQLiteSync: "FULL", PprofAddr: "127.0.0.1:6060"}},
+		{"profiler on localhost", map[string]string{"POCKETSHOP_PPROF_ADDR": "localhost:6060"}, config.Config{SQLiteSync: "FULL", PprofAddr: "localhost:6060"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,6 +71,11 @@ func TestLoadRefusesBadValues(t *testing.T) {
 		{"public url with query", "PUBLIC_URL", "https://shop.example.com/?a=1"},
 		{"public url with password", "PUBLIC_URL", "https://ann:secret@shop.example.com"},
 		{"public url garbage", "PUBLIC_URL", "http://[::1"},
+		{"sqlite sync off", "POCKETSHOP_SQLITE_SYNC", "off"},
+		{"sqlite sync number", "POCKETSHOP_SQLITE_SYNC", "2"},
+		{"profiler on every interface", "POCKETSHOP_PPROF_ADDR", ":6060"},
+		{"profiler on a public address", "POCKETSHOP_PPROF_ADDR", "0.0.0.0:6060"},
+		{"profiler without port", "POCKETSHOP_PPROF_ADDR", "127.0.0.1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
