@@ -1,11 +1,14 @@
 package hooks
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/hook"
+	"github.com/pocketbase/pocketbase/tools/router"
 )
 
 // maxOrderBodyBytes bounds the body of an order created through the records
@@ -40,5 +43,15 @@ func limitOrderBody(e *core.RequestEvent) error {
 	if err != nil || c.Name != "orders" {
 		return e.Next()
 	}
-	return orderBodyLimit.Func(e)
+	// An oversized order is bad input like any other: answer it with the
+	// 400 every other rejected order gets, not the middleware's 413.
+	err = orderBodyLimit.Func(e)
+	var apiErr *router.ApiError
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusRequestEntityTooLarge {
+		return e.BadRequestError(orderTooLargeMessage, nil)
+	}
+	return err
 }
+
+// orderTooLargeMessage answers an order body over maxOrderBodyBytes.
+var orderTooLargeMessage = fmt.Sprintf("The order is too large: at most %d KiB may be sent.", maxOrderBodyBytes>>10)

@@ -206,8 +206,8 @@ func TestOrderBodyLimit(t *testing.T) {
 		body   map[string]any
 		status int
 	}{
-		{"too big, by name", "/api/collections/orders/records", big, http.StatusRequestEntityTooLarge},
-		{"too big, by collection id", "/api/collections/" + orders.Id + "/records", big, http.StatusRequestEntityTooLarge},
+		{"too big, by name", "/api/collections/orders/records", big, http.StatusBadRequest},
+		{"too big, by collection id", "/api/collections/" + orders.Id + "/records", big, http.StatusBadRequest},
 		{"too big, shop route", "/api/shop/orders/x/cancel", big, http.StatusRequestEntityTooLarge},
 		{"normal order", "/api/collections/orders/records", orderBody(p.Id), http.StatusOK},
 	}
