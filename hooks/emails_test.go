@@ -19,30 +19,12 @@ import (
 	"github.com/pocketbase/pocketbase/tests"
 )
 
-// mailClock is the time the outbox sees; tests move it past backoffs.
-type mailClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *mailClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *mailClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 // mailShop is a shop whose mail settings point at a real SMTP server.
 type mailShop struct {
 	app   *tests.TestApp
 	srv   *httptest.Server
 	mp    *shoptest.Mailpit
-	clock *mailClock
+	clock *shoptest.Clock
 	opts  hooks.OutboxOptions
 }
 
@@ -50,7 +32,7 @@ const mailOwner = "owner@shop.test"
 
 func newMailShop(t *testing.T, mailpitArgs ...string) *mailShop {
 	t.Helper()
-	clock := &mailClock{now: time.Now().UTC()}
+	clock := shoptest.NewClock(time.Now().UTC())
 	opts := hooks.OutboxOptions{Interval: -1, Now: clock.Now, MaxAttempts: 4}
 	app := shoptest.NewApp(t, hooks.Deps{Now: clock.Now, Outbox: opts})
 	mp := shoptest.StartMailpit(t, mailpitArgs...)

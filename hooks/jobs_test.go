@@ -19,26 +19,6 @@ import (
 	"github.com/pocketbase/pocketbase/tools/types"
 )
 
-// clock is a settable clock for hooks.Deps.Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock(t time.Time) *clock { return &clock{t: t} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
 func runJob(t *testing.T, app core.App, deps hooks.Deps, name string) jobs.Run {
 	t.Helper()
 	s, err := hooks.NewScheduler(app, deps)
@@ -118,7 +98,7 @@ func placeOrder(t *testing.T, app core.App, deps hooks.Deps, lines map[string]in
 func TestExpireReservationsWhenDueAndNotBefore(t *testing.T) {
 	t.Parallel()
 	placedAt := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
-	clk := newClock(placedAt)
+	clk := shoptest.NewClock(placedAt)
 	deps := hooks.Deps{Now: clk.Now}
 	app := shoptest.NewApp(t, deps)
 	p := shoptest.CreateProduct(t, app, "mug", 1500, 5)
@@ -175,7 +155,7 @@ func TestExpireReservationsWhenDueAndNotBefore(t *testing.T) {
 func TestExpireReservationsSkipsOrdersMovedFirst(t *testing.T) {
 	t.Parallel()
 	placedAt := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
-	clk := newClock(placedAt)
+	clk := shoptest.NewClock(placedAt)
 	deps := hooks.Deps{Now: clk.Now}
 	app := shoptest.NewApp(t, deps)
 	p := shoptest.CreateProduct(t, app, "mug", 1500, 5)
@@ -215,7 +195,7 @@ func TestExpireReservationsSkipsOrdersMovedFirst(t *testing.T) {
 func TestExpireReservationsRacesPayments(t *testing.T) {
 	t.Parallel()
 	placedAt := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
-	clk := newClock(placedAt)
+	clk := shoptest.NewClock(placedAt)
 	deps := hooks.Deps{Now: clk.Now}
 	app := shoptest.NewApp(t, deps)
 	p := shoptest.CreateProduct(t, app, "mug", 1500, 20)
@@ -404,7 +384,7 @@ func TestLowStockDigest(t *testing.T) {
 	t.Parallel()
 	// Sales are read from stock_movements.created, which is wall-clock time:
 	// the clock is set to the wall clock once the history is seeded.
-	clk := newClock(time.Now())
+	clk := shoptest.NewClock(time.Now())
 	deps := hooks.Deps{Now: clk.Now}
 	app := shoptest.NewApp(t, deps)
 	updateSettings(t, app, map[string]any{"owner_email": "owner@shop.test", "timezone": "America/New_York"})
@@ -500,7 +480,7 @@ func TestDailySummary(t *testing.T) {
 	}
 	at := func(day, hour, minute int) time.Time { return time.Date(2026, 11, day, hour, minute, 0, 0, berlin) }
 	runAt := at(29, 21, 0)
-	clk := newClock(at(29, 8, 0))
+	clk := shoptest.NewClock(at(29, 8, 0))
 	deps := hooks.Deps{Now: clk.Now}
 	app := shoptest.NewApp(t, deps)
 	updateSettings(t, app, map[string]any{"owner_email": "owner@shop.test", "timezone": "Europe/Berlin"})

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,26 +30,13 @@ type statusFixture struct {
 	product string
 	su      string
 
-	mu  sync.Mutex // the clock is read by the server's goroutines
-	now time.Time
-}
-
-func (f *statusFixture) clock() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
-}
-
-func (f *statusFixture) advance(d time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.now = f.now.Add(d)
+	clock *shoptest.Clock
 }
 
 func newStatusFixture(t *testing.T) *statusFixture {
 	t.Helper()
-	f := &statusFixture{now: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
-	f.app = shoptest.NewApp(t, hooks.Deps{Now: f.clock})
+	f := &statusFixture{clock: shoptest.NewClock(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))}
+	f.app = shoptest.NewApp(t, hooks.Deps{Now: f.clock.Now})
 	f.product = shoptest.CreateProduct(t, f.app, "mug", 1500, 10).Id
 	f.srv = shoptest.Serve(t, f.app)
 	f.su = shoptest.SuperuserToken(t, f.app)
@@ -105,7 +91,7 @@ func TestDashboardMovesOrderThroughItsLife(t *testing.T) {
 		t.Fatalf("pending -> fulfilled: %d %s", res.Status, res.Raw)
 	}
 
-	f.advance(time.Hour)
+	f.clock.Advance(time.Hour)
 	res = f.patch(t, o["id"], map[string]any{"status": "paid"})
 	if res.Status != http.StatusOK {
 		t.Fatalf("pending -> paid: %d %s", res.Status, res.Raw)
@@ -117,7 +103,7 @@ func TestDashboardMovesOrderThroughItsLife(t *testing.T) {
 		t.Fatalf("fulfilled without tracking number: %d %s", res.Status, res.Raw)
 	}
 
-	f.advance(time.Hour)
+	f.clock.Advance(time.Hour)
 	res = f.patch(t, o["id"], map[string]any{"status": "fulfilled", "tracking_number": "TRK1"})
 	if res.Status != http.StatusOK {
 		t.Fatalf("paid -> fulfilled: %d %s", res.Status, res.Raw)
@@ -206,7 +192,7 @@ func TestCancelAndExpiryReleaseStock(t *testing.T) {
 
 	// the owner cancels in the dashboard
 	a := f.order(t, "", 3)
-	f.advance(time.Minute)
+	f.clock.Advance(time.Minute)
 	res := f.patch(t, a["id"], map[string]any{"status": "cancelled"})
 	if res.Status != http.StatusOK {
 		t.Fatalf("dashboard cancel: %d %s", res.Status, res.Raw)
