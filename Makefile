@@ -1,11 +1,20 @@
-# pocketshop: `make run` starts a shop, `make test` runs every test.
+# pocketshop: `make run` starts a shop, `make test` runs every test, `make
+# check` is the quick loop (go test -short: no browsers, no fault suite).
 GO      ?= go
 BIN     := pocketshop
 TOOLBIN := $(CURDIR)/bin
 # Fuzz each target briefly in `make test`; run longer by hand with FUZZTIME=5m.
 FUZZTIME ?= 10s
+# Tests, vet and the binaries compile with the same settings as `make build`
+# (no cgo, -trimpath), so a fresh machine compiles PocketBase once for all of
+# them instead of once per setting.
+export CGO_ENABLED := 0
+GOTEST  := $(GO) test -trimpath
+# The binaries the tests run, built once per `make test` (see testbin).
+TESTENV := PATH="$(TOOLBIN):$$PATH" POCKETSHOP_BIN=$(TOOLBIN)/pocketshop BAREPB_BIN=$(TOOLBIN)/barepb
+JSTEST  := cd e2e && POCKETSHOP_BIN="$(TOOLBIN)/pocketshop" npm test
 
-.PHONY: build run seed test test-js vet fuzz tools docker clean bench faults
+.PHONY: build run seed check test test-js testbin e2e-deps vet fuzz tools docker clean bench faults
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) .
@@ -21,30 +30,54 @@ docker:
 	docker build -t $(BIN) .
 
 # The test peers (stripe-mock, mailpit) are pinned in tools/go.mod, a module
-# of their own so that their dependencies never change the shop's.
-tools:
+# of their own so that their dependencies never change the shop's. Rebuilt
+# when the pins change.
+tools: $(TOOLBIN)/stripe-mock $(TOOLBIN)/mailpit
+
+$(TOOLBIN)/stripe-mock $(TOOLBIN)/mailpit &: tools/go.mod tools/go.sum
 	cd tools && $(GO) build -o $(TOOLBIN)/ github.com/stripe/stripe-mock github.com/axllent/mailpit
 
+# gofmt, go vet, and go.mod/go.sum exactly as `go mod tidy` leaves them.
 vet:
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: the files above need formatting" && exit 1)
-	$(GO) vet ./...
+	$(GO) vet -trimpath ./...
+	@$(GO) mod tidy -diff || (echo "go.mod/go.sum are not tidy: run go mod tidy" && exit 1)
 
 fuzz:
-	$(GO) test ./internal/shop -run '^$$' -fuzz FuzzParseOrderInput -fuzztime $(FUZZTIME)
+	$(GOTEST) ./internal/shop -run '^$$' -fuzz FuzzParseOrderInput -fuzztime $(FUZZTIME)
 
-test: vet tools
-	PATH="$(TOOLBIN):$$PATH" $(GO) test -count=1 ./...
+# The quick loop: unit and API tests (go test -short skips the tests that run
+# the built binary and the fault suite; no browsers). Results of unchanged
+# packages come from go's test cache.
+check: tools
+	PATH="$(TOOLBIN):$$PATH" $(GOTEST) -short ./...
+
+# Everything, on a fresh machine too: installs what is missing (the test
+# peers, Debian's chromium as root, e2e's npm packages), then vet, every Go
+# test, fuzzing and the JS SDK and browser tests.
+test: e2e-deps tools vet testbin
+	$(TESTENV) $(GOTEST) -count=1 ./...
 	$(MAKE) fuzz
-	$(MAKE) test-js
+	$(JSTEST)
+
+# The binaries under test, built with `make build`'s command: the root
+# package's tests, the fault suite and test-js all run these.
+testbin:
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(TOOLBIN)/pocketshop .
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(TOOLBIN)/barepb ./bench/barepb
 
 # The storefront's JS SDK contract tests and browser tests (headless
-# Chromium: apt-get install chromium) against a freshly built binary; see e2e/.
-test-js: e2e/node_modules/.package-lock.json
-	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	CGO_ENABLED=0 $(GO) build -trimpath -o "$$tmp/pocketshop" . && \
-	cd e2e && POCKETSHOP_BIN="$$tmp/pocketshop" npm test
+# Chromium) against the built binary; see e2e/.
+test-js: e2e-deps testbin
+	$(JSTEST)
+
+# Node 20+ with npm must be there; Chromium is installed when missing (see
+# e2e/need-chromium.sh), the npm packages when package-lock.json changed.
+e2e-deps: e2e/node_modules/.package-lock.json
+	@sh e2e/need-chromium.sh
 
 e2e/node_modules/.package-lock.json: e2e/package.json e2e/package-lock.json
+	@command -v npm >/dev/null || { echo "The JS tests need Node 20+ with npm (Debian 12 ships Node 18: take Node 20+ from nodejs.org)"; exit 1; }
 	cd e2e && npm ci --no-audit --no-fund
 
 # The benchmark against bare PocketBase and the fault suite (bench/README in
