@@ -38,8 +38,10 @@ $(TOOLBIN)/stripe-mock $(TOOLBIN)/mailpit &: tools/go.mod tools/go.sum
 	cd tools && $(GO) build -o $(TOOLBIN)/ github.com/stripe/stripe-mock github.com/axllent/mailpit
 
 # gofmt, go vet, and go.mod/go.sum exactly as `go mod tidy` leaves them.
+# (Not `gofmt -l | tee /dev/stderr`: with make's output in a file, reopening
+# /dev/stderr truncates that file.)
 vet:
-	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: the files above need formatting" && exit 1)
+	@files=$$(gofmt -l .); test -z "$$files" || { echo "$$files"; echo "gofmt: the files above need formatting"; exit 1; }
 	$(GO) vet -trimpath ./...
 	@$(GO) mod tidy -diff || (echo "go.mod/go.sum are not tidy: run go mod tidy" && exit 1)
 
