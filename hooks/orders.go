@@ -14,6 +14,7 @@ import (
 	validation "github.com/go-ozzo/ozzo-validation/v4"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/hook"
 	"github.com/pocketbase/pocketbase/tools/security"
 	"github.com/pocketbase/pocketbase/tools/types"
 )
@@ -32,6 +33,12 @@ var ownerEditableOrderFields = map[string]bool{
 func bindOrderHooks(app core.App, s *shopHooks) {
 	app.OnRecordCreateRequest("orders").BindFunc(s.onOrderCreateRequest)
 	app.OnRecordUpdateRequest("orders").BindFunc(s.onOrderUpdateRequest)
+	// Last of the update request hooks (after the payment hook, which may
+	// call Stripe), so that its transaction wraps only the save.
+	app.OnRecordUpdateRequest("orders").Bind(&hook.Handler[*core.RecordRequestEvent]{
+		Func:     s.saveOnlyOwnerChanges,
+		Priority: 1000,
+	})
 	app.OnRecordUpdate("orders").BindFunc(s.onOrderUpdate)
 	app.OnRecordDelete("orders").BindFunc(s.onOrderDelete)
 }
@@ -169,6 +176,34 @@ func (s *shopHooks) onOrderUpdateRequest(e *core.RecordRequestEvent) error {
 		return orderBadRequest(e, errs)
 	}
 	return e.Next()
+}
+
+// saveOnlyOwnerChanges makes a records-API save of an order (the
+// dashboard) write only the fields its request changed. The records API
+// loads the order before the save's transaction and saves every field: what
+// the server wrote meanwhile (/pay's Checkout Session and longer
+// reservation, a webhook's payment) would be put back as it was loaded.
+// Inside the transaction, every field the request left as loaded takes the
+// value stored now.
+func (s *shopHooks) saveOnlyOwnerChanges(e *core.RecordRequestEvent) error {
+	return e.App.RunInTransaction(func(txApp core.App) error {
+		e.App = txApp
+		stored, err := txApp.FindRecordById("orders", e.Record.Id)
+		if err != nil {
+			return fmt.Errorf("find order %s: %w", e.Record.Id, err)
+		}
+		loaded := e.Record.Original()
+		for _, f := range e.Record.Collection().Fields {
+			name := f.GetName()
+			if name == core.FieldNameId || f.Type() == core.FieldTypeAutodate {
+				continue
+			}
+			if jsonEqual(loaded.Get(name), e.Record.Get(name)) {
+				e.Record.Set(name, stored.Get(name))
+			}
+		}
+		return e.Next()
+	})
 }
 
 // onOrderUpdate enforces the order state machine for every writer: it checks
