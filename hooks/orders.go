@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"pocketshop/internal/shop"
@@ -52,7 +53,17 @@ func (s *shopHooks) onOrderCreateRequest(e *core.RecordRequestEvent) error {
 		return e.BadRequestError("Failed to read the order.", err)
 	}
 
-	in, fieldErrs := shop.ParseOrderInput(plainBody(info.Body))
+	// The records API has already converted each value to its field's type
+	// ("note": 5 reads "5"): check the JSON as the client sent it.
+	body := plainBody(info.Body)
+	if strings.HasPrefix(e.Request.Header.Get("Content-Type"), "application/json") {
+		var sent map[string]any
+		if err := e.BindBody(&sent); err != nil {
+			return e.BadRequestError("Failed to read the order.", err)
+		}
+		body = sent
+	}
+	in, fieldErrs := shop.ParseOrderInput(body)
 	if fieldErrs == nil {
 		fieldErrs = shop.FieldErrors{}
 	}
@@ -64,7 +75,19 @@ func (s *shopHooks) onOrderCreateRequest(e *core.RecordRequestEvent) error {
 		if f.GetSystem() || f.Type() == core.FieldTypeAutodate || slices.Contains(shop.ClientFields, name) {
 			continue
 		}
-		if v, ok := info.Body[name]; ok && !shop.IsEmptyValue(v) {
+		if v, ok := body[name]; ok && !shop.IsEmptyValue(v) {
+			fieldErrs[name] = shop.ServerFieldMessage
+		}
+	}
+	// A modifier ("total_cents+": 1, "note+": "x") is never an order's input.
+	for key := range body {
+		name := strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(key, "+"), "+"), "-")
+		if name == key || e.Collection.Fields.GetByName(name) == nil {
+			continue
+		}
+		if slices.Contains(shop.ClientFields, name) {
+			fieldErrs[name] = "Send the field's value; modifiers are not accepted."
+		} else {
 			fieldErrs[name] = shop.ServerFieldMessage
 		}
 	}
