@@ -1,14 +1,19 @@
 package hooks_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"pocketshop/hooks"
+	"pocketshop/internal/payments"
+	"pocketshop/internal/shop"
 	"pocketshop/internal/shoptest"
 
 	"github.com/pocketbase/pocketbase/tests"
+	"github.com/stripe/stripe-go/v76/webhook"
 )
 
 // TestOrderCreateRefusesWrongTypesAndClientIDs: a value of the wrong JSON
@@ -84,5 +89,44 @@ func TestOrderCreateExplainsMalformedBodies(t *testing.T) {
 				nothingWritten(t, app)
 			},
 		}).Test(t)
+	}
+}
+
+// TestWebhookRefusesFutureSignaturesAndEventsWithoutID: a signature dated
+// more than five minutes ahead is refused like one five minutes old, and a
+// signed event without an id is a 400 with nothing written.
+func TestWebhookRefusesFutureSignaturesAndEventsWithoutID(t *testing.T) {
+	t.Parallel()
+	s := newPayShop(t, "http://127.0.0.1:1", 10) // never called
+	o := s.order(t, 1)
+	signAt := func(ev map[string]any, at time.Time) ([]byte, string) {
+		payload, _ := json.Marshal(ev)
+		return payload, webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{
+			Payload: payload, Secret: testWebhookSecret, Timestamp: at}).Header
+	}
+	for _, tt := range []struct {
+		name string
+		ev   map[string]any
+		at   time.Time
+	}{
+		{"signed an hour ahead", event("evt_future", payments.EventSessionCompleted, paidSession(o)), time.Now().Add(time.Hour)},
+		{"signed six minutes ahead", event("evt_future2", payments.EventSessionCompleted, paidSession(o)), time.Now().Add(6 * time.Minute)},
+		{"empty event id", event("", payments.EventSessionCompleted, paidSession(o)), time.Now()},
+	} {
+		payload, header := signAt(tt.ev, tt.at)
+		if status, body := postWebhook(t, s.srv, payload, header); status != http.StatusBadRequest {
+			t.Fatalf("%s: %d %s, want 400", tt.name, status, body)
+		}
+	}
+	if n := s.count(t, "payment_events", nil); n != 0 {
+		t.Fatalf("%d payment_events written", n)
+	}
+	if st := s.reload(t, o.Id).GetString("status"); st != shop.StatusPending {
+		t.Fatalf("order is %s", st)
+	}
+	// A clock a little ahead of ours is tolerated.
+	payload, header := signAt(event("evt_soon", payments.EventSessionCompleted, paidSession(o)), time.Now().Add(2*time.Minute))
+	if status, body := postWebhook(t, s.srv, payload, header); status != http.StatusOK {
+		t.Fatalf("signed 2 minutes ahead: %d %s, want 200", status, body)
 	}
 }

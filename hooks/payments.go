@@ -245,8 +245,11 @@ func (s *shopHooks) stripeWebhook(e *core.RequestEvent) error {
 		return e.BadRequestError("Failed to read the event.", err)
 	}
 	ev, err := s.stripe.ParseEvent(body, e.Request.Header.Get("Stripe-Signature"))
-	if err != nil {
+	if errors.Is(err, payments.ErrInvalidSignature) {
 		return e.BadRequestError("The event's signature is invalid or expired.", err)
+	}
+	if err != nil {
+		return e.BadRequestError("The event could not be read: "+err.Error(), nil)
 	}
 
 	result, err := s.processEvent(e.Request.Context(), ev)
