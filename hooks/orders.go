@@ -129,7 +129,7 @@ func (s *shopHooks) onOrderCreateRequest(e *core.RecordRequestEvent) error {
 	r.Set("currency", settings.Currency)
 	r.Set("refunded_cents", 0)
 	r.Set("token", security.RandomString(40))
-	r.Set("expires_at", now.Add(time.Duration(settings.ReservationMinutes)*time.Minute))
+	r.Set("expires_at", now.Add(settings.HoldFor(in.PaymentMethod)))
 
 	return e.App.RunInTransaction(func(txApp core.App) error {
 		e.App = txApp
