@@ -2,8 +2,11 @@ package hooks_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -214,5 +217,96 @@ func TestLongReservationKeepsCardCheckoutWithinStripeLimits(t *testing.T) {
 	})
 	if left := time.Until(s.reload(t, manual["id"].(string)).GetDateTime("expires_at").Time()); left < 7*24*time.Hour-time.Hour {
 		t.Fatalf("manual order held for %v, want 7 days", left.Round(time.Minute))
+	}
+}
+
+// hungSMTP accepts connections and never says a word, like a wedged mail
+// server. It returns its port and how many connections it took.
+func hungSMTP(t *testing.T) (int, func() int) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu    sync.Mutex
+		conns []net.Conn
+	)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return l.Addr().(*net.TCPAddr).Port, func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(conns)
+	}
+}
+
+// TestHungSMTPServerIsLeftForTheNewSettings: with SMTP pointed at a server
+// that accepts and never answers, an attempt gives up after the step
+// timeout, and once the owner fixes the mail settings the very next
+// attempt uses them: the emails queued meanwhile go to the new server.
+func TestHungSMTPServerIsLeftForTheNewSettings(t *testing.T) {
+	t.Parallel()
+	s := newMailShop(t)
+	s.opts.Timeout = time.Second
+	hungPort, hungConns := hungSMTP(t)
+	setPort := func(port int) {
+		settings, err := s.app.Settings().Clone()
+		if err != nil {
+			t.Fatal(err)
+		}
+		settings.SMTP.Port = port
+		if err := s.app.Save(settings); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setPort(hungPort)
+
+	p := shoptest.CreateProduct(t, s.app, "mug", 1500, 10)
+	for i := range 4 {
+		s.placeOrder(t, fmt.Sprintf("c%d@example.com", i), "manual", mailItem(p, 1))
+	}
+	queued := len(s.outbox(t, "status = 'queued'"))
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = hooks.SendDueEmails(context.Background(), s.app, s.opts)
+	}()
+	for hungConns() == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	setPort(s.mp.SMTPPort) // the owner fixes the settings
+	select {
+	case <-done:
+	case <-time.After(time.Minute): // a guard against a hang, not a timing assertion
+		t.Fatal("the pass is still talking to the hung server")
+	}
+	if n := hungConns(); n != 1 {
+		t.Errorf("the hung server got %d connections, want 1 (the attempt before the fix)", n)
+	}
+	if got := len(s.mp.Messages(t)); got != queued-1 {
+		t.Errorf("%d messages reached the fixed server in the same pass, want %d", got, queued-1)
+	}
+	failed := s.outbox(t, "status = 'queued' && attempts = 1")
+	if len(failed) != 1 || failed[0].GetString("last_error") == "" {
+		t.Errorf("%d emails waiting for a retry with an error, want 1", len(failed))
 	}
 }
