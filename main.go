@@ -93,7 +93,6 @@ Set the data dir with --dir (default: pb_data beside the binary).`
 	}
 
 	hooks.Register(app, deps)
-	app.RootCmd.AddCommand(hooks.NewJobsCommand(app, deps))
 
 	app.RootCmd.AddCommand(&cobra.Command{
 		Use:   "seed",
@@ -113,14 +112,16 @@ Set the data dir with --dir (default: pb_data beside the binary).`
 
 	// cmdErr makes a failed shop command exit non-zero (PocketBase ignores it).
 	var cmdErr error
-	for _, c := range []*cobra.Command{newBackupCommand(app), newRestoreCommand(app)} {
+	jobsCmd := hooks.NewJobsCommand(app, deps)
+	topCmds := []*cobra.Command{newBackupCommand(app), newRestoreCommand(app), jobsCmd}
+	for _, c := range append(topCmds[:2:2], jobsCmd.Commands()...) {
 		run := c.RunE
 		c.RunE = func(cmd *cobra.Command, args []string) error {
 			cmdErr = run(cmd, args)
 			return cmdErr
 		}
-		app.RootCmd.AddCommand(c)
 	}
+	app.RootCmd.AddCommand(topCmds...)
 
 	if cfg.PublicURL != "" {
 		app.OnServe().BindFunc(func(se *core.ServeEvent) error {
