@@ -310,3 +310,36 @@ func TestHungSMTPServerIsLeftForTheNewSettings(t *testing.T) {
 		t.Errorf("%d emails waiting for a retry with an error, want 1", len(failed))
 	}
 }
+
+// TestMaxPerOrder: a product's max_per_order caps one order's quantity
+// (a 400 naming the limit, nothing reserved); empty means the shop-wide 100.
+func TestMaxPerOrder(t *testing.T) {
+	t.Parallel()
+	app := shoptest.NewApp(t, hooks.Deps{})
+	limited := shoptest.CreateProduct(t, app, "launch-mug", 1500, 100)
+	limited.Set("max_per_order", 2)
+	if err := app.Save(limited); err != nil {
+		t.Fatal(err)
+	}
+	open := shoptest.CreateProduct(t, app, "plain-mug", 1500, 100)
+	srv := shoptest.Serve(t, app)
+	order := func(p string, qty int) shoptest.Response {
+		return shoptest.Do(t, srv, http.MethodPost, "/api/collections/orders/records", "", map[string]any{
+			"email": "ann@example.com", "payment_method": "manual",
+			"items": []map[string]any{{"product": p, "quantity": qty}},
+		})
+	}
+	res := order(limited.Id, 3)
+	if res.Status != http.StatusBadRequest || !strings.Contains(string(res.Raw), `at most 2 of \"launch-mug\" per order`) {
+		t.Fatalf("3 of a max-2 product: %d %s", res.Status, res.Raw)
+	}
+	if shoptest.Stock(t, app, limited.Id) != 100 || shoptest.Count(t, app, "orders") != 0 {
+		t.Fatal("a refused order reserved stock")
+	}
+	if res := order(limited.Id, 2); res.Status != http.StatusOK {
+		t.Fatalf("2 of a max-2 product: %d %s", res.Status, res.Raw)
+	}
+	if res := order(open.Id, 100); res.Status != http.StatusOK {
+		t.Fatalf("100 of a product without a limit: %d %s", res.Status, res.Raw)
+	}
+}

@@ -403,6 +403,7 @@ func loadProducts(app core.App, lines []shop.Line) (map[string]shop.Product, err
 			UnitPriceCents: int64(r.GetInt("price_cents")),
 			Stock:          int64(r.GetInt("stock")),
 			Active:         r.GetBool("active"),
+			MaxPerOrder:    r.GetInt("max_per_order"),
 		}
 	}
 	return products, nil
