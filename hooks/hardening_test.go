@@ -343,3 +343,49 @@ func TestMaxPerOrder(t *testing.T) {
 		t.Fatalf("100 of a product without a limit: %d %s", res.Status, res.Raw)
 	}
 }
+
+// TestCustomerEmailsNeverEchoFreeText: an order placed to someone else's
+// address cannot use the shop to mail them a message: the customer's
+// emails leave out the note (the owner's notification keeps it), and the
+// name and address lines read as plain text that no mail client turns
+// into a link.
+func TestCustomerEmailsNeverEchoFreeText(t *testing.T) {
+	t.Parallel()
+	s := newMailShop(t)
+	p := shoptest.CreateProduct(t, s.app, "mug", 1500, 10)
+	lure := "Your account is locked: http://evil.example/login"
+	o := shoptest.PlaceOrder(t, s.srv, "", map[string]any{
+		"email": "victim@example.org", "payment_method": "manual", "note": lure,
+		"items": []map[string]any{{"product": p.Id, "quantity": 1}},
+		"shipping_address": map[string]any{"name": "See www.evil.example", "line1": "http://evil.example/login",
+			"city": "Springfield", "postal_code": "12345", "country": "US"},
+	})
+	s.move(t, o["id"].(string), shop.StatusPaid, shop.ActorAdmin, nil)
+	s.send(t)
+
+	var customer, owner int
+	for _, m := range s.mp.Messages(t) {
+		switch strings.Join(m.To, ",") {
+		case "victim@example.org":
+			customer++
+			for part, body := range map[string]string{"text": m.Text, "html": m.HTML} {
+				for _, bad := range []string{"locked", "evil.example", "http://evil"} {
+					if strings.Contains(body, bad) {
+						t.Errorf("%q, %s part holds %q:\n%s", m.Subject, part, bad, body)
+					}
+				}
+				if !strings.Contains(body, "Springfield") {
+					t.Errorf("%q, %s part lacks the address:\n%s", m.Subject, part, body)
+				}
+			}
+		case mailOwner:
+			owner++
+			if !strings.Contains(m.Text, "Your account is locked") {
+				t.Errorf("the owner's %q lacks the customer's note:\n%s", m.Subject, m.Text)
+			}
+		}
+	}
+	if customer != 2 || owner != 1 {
+		t.Fatalf("%d customer and %d owner emails, want 2 and 1", customer, owner)
+	}
+}
