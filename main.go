@@ -21,7 +21,6 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase"
-	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/plugins/migratecmd"
 	"github.com/pocketbase/pocketbase/tools/hook"
@@ -139,7 +138,7 @@ Set the data dir with --dir (default: pb_data beside the binary).`
 				public, _ = fs.Sub(publicFiles, "pb_public")
 			}
 			if !se.Router.HasRoute(http.MethodGet, "/{path...}") {
-				se.Router.GET("/{path...}", apis.Static(public, true))
+				se.Router.GET("/{path...}", serveStorefront(public))
 			}
 			printFirstStartHint(se.App)
 			return se.Next()
