@@ -21,7 +21,6 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase"
-	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/plugins/migratecmd"
 	"github.com/pocketbase/pocketbase/tools/hook"
@@ -93,7 +92,6 @@ Set the data dir with --dir (default: pb_data beside the binary).`
 	}
 
 	hooks.Register(app, deps)
-	app.RootCmd.AddCommand(hooks.NewJobsCommand(app, deps))
 
 	app.RootCmd.AddCommand(&cobra.Command{
 		Use:   "seed",
@@ -113,14 +111,16 @@ Set the data dir with --dir (default: pb_data beside the binary).`
 
 	// cmdErr makes a failed shop command exit non-zero (PocketBase ignores it).
 	var cmdErr error
-	for _, c := range []*cobra.Command{newBackupCommand(app), newRestoreCommand(app)} {
+	jobsCmd := hooks.NewJobsCommand(app, deps)
+	topCmds := []*cobra.Command{newBackupCommand(app), newRestoreCommand(app), jobsCmd}
+	for _, c := range append(topCmds[:2:2], jobsCmd.Commands()...) {
 		run := c.RunE
 		c.RunE = func(cmd *cobra.Command, args []string) error {
 			cmdErr = run(cmd, args)
 			return cmdErr
 		}
-		app.RootCmd.AddCommand(c)
 	}
+	app.RootCmd.AddCommand(topCmds...)
 
 	if cfg.PublicURL != "" {
 		app.OnServe().BindFunc(func(se *core.ServeEvent) error {
@@ -138,7 +138,7 @@ Set the data dir with --dir (default: pb_data beside the binary).`
 				public, _ = fs.Sub(publicFiles, "pb_public")
 			}
 			if !se.Router.HasRoute(http.MethodGet, "/{path...}") {
-				se.Router.GET("/{path...}", apis.Static(public, true))
+				se.Router.GET("/{path...}", serveStorefront(public))
 			}
 			printFirstStartHint(se.App)
 			return se.Next()

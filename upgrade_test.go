@@ -61,7 +61,7 @@ func TestUpgradeInPlaceFromV0369(t *testing.T) {
 	}
 	srv.stop()
 
-	sameSnapshot(t, "after the upgrade", before, snapshot(t, dataDir))
+	sameSnapshot(t, "after the upgrade", before, withoutNewFields(t, before, snapshot(t, dataDir)))
 	app := core.NewBaseApp(core.BaseAppConfig{DataDir: dataDir})
 	if err := app.Bootstrap(); err != nil {
 		t.Fatal(err)
@@ -106,4 +106,29 @@ func TestUpgradeInPlaceFromV0369(t *testing.T) {
 	}
 	defer app.ResetBootstrapState()
 	shoptest.CheckLedger(t, app)
+}
+
+// withoutNewFields drops from after the fields that the shop's migrations
+// added since the fixture was made (e.g. products.max_per_order), after
+// checking that they hold their empty value: a new field must not change
+// what an existing record means.
+func withoutNewFields(t *testing.T, before, after map[string][]map[string]any) map[string][]map[string]any {
+	t.Helper()
+	for name, records := range after {
+		if len(before[name]) == 0 {
+			continue
+		}
+		for _, r := range records {
+			for k, v := range r {
+				if _, old := before[name][0][k]; old {
+					continue
+				}
+				if v != nil && v != "" && v != float64(0) && v != false {
+					t.Errorf("%s.%s, a field new since the fixture, is %v on an existing record", name, k, v)
+				}
+				delete(r, k)
+			}
+		}
+	}
+	return after
 }

@@ -44,6 +44,8 @@ func runFaults(ctx context.Context, cfg faultConfig, shop target, repo, workDir 
 		{"each webhook delivered 3 times, concurrently and shuffled", faultWebhookRedelivered},
 		{fmt.Sprintf("%d clients race for the last %d units", cfg.Racers, cfg.Units), faultLastUnits},
 		{"SMTP server stopped and started during load", faultSMTP},
+		{fmt.Sprintf("owner's stock+/stock- modifiers race %d orders", cfg.Racers), faultStockModifiers},
+		{"jobs run expire-reservations in a second process under checkout load", faultJobsBeside},
 	}
 	var out []faultResult
 	for i, f := range faults {
@@ -471,4 +473,158 @@ func (m *mailpit) messageIDs() (map[string]int, error) {
 		out[strings.Trim(msg.MessageID, "<>")]++
 	}
 	return out, nil
+}
+
+// faultStockModifiers has the owner add and take units with the records
+// API's "stock+" / "stock-" modifiers while cfg.Racers buyers order the same
+// product: each modifier must move the stock by exactly its amount, whatever
+// the orders reserved meanwhile (no phantom stock), and the ledger balance.
+func faultStockModifiers(ctx context.Context, cfg faultConfig, shop target, _ string, dir string) ([]check, error) {
+	const start = 100_000
+	adds, takes := cfg.Racers/2, cfg.Racers/4
+	wd, err := startShop(ctx, cfg, shop, dir, cfg.Racers+adds+takes)
+	if err != nil {
+		return nil, err
+	}
+	defer wd.srv.close()
+
+	var p struct {
+		ID string `json:"id"`
+	}
+	st, raw, err := wd.c.do(ctx, http.MethodPost, "/api/collections/products/records", wd.srv.token, map[string]any{
+		"name": "Restocked while selling", "slug": "restocked-while-selling", "price_cents": 1999, "stock": start, "active": true,
+	}, &p)
+	if err != nil || st != http.StatusOK {
+		return nil, fmt.Errorf("create product: %d %s %v", st, raw, err)
+	}
+
+	begin := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	outcomes := map[string]int{}
+	count := func(kind string) {
+		mu.Lock()
+		outcomes[kind]++
+		mu.Unlock()
+	}
+	for i := range cfg.Racers + adds + takes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-begin
+			switch {
+			case i < cfg.Racers:
+				_, kind := wd.placeOrder(ctx, rand.New(rand.NewPCG(9, uint64(i))), []map[string]any{{"product": p.ID, "quantity": 1}})
+				if kind == "" {
+					kind = "ordered"
+				}
+				count(kind)
+			default:
+				mod := "stock+"
+				if i >= cfg.Racers+adds {
+					mod = "stock-"
+				}
+				st, raw, err := wd.c.do(ctx, http.MethodPatch, "/api/collections/products/records/"+p.ID, wd.srv.token,
+					map[string]any{mod: 1}, nil)
+				if kind := errKind(mod, st, raw, err); kind != "" {
+					count(kind)
+				} else {
+					count(mod)
+				}
+			}
+		}()
+	}
+	close(begin)
+	wg.Wait()
+
+	c := check{"every order and modifier accepted", pass, fmt.Sprint(outcomes)}
+	if outcomes["ordered"] != cfg.Racers || outcomes["stock+"] != adds || outcomes["stock-"] != takes {
+		c.Status = fail
+	}
+	if err := wd.srv.stop(); err != nil {
+		return []check{c}, err
+	}
+	db, err := openDB(wd.srv.dbPath())
+	if err != nil {
+		return []check{c}, err
+	}
+	var stock int
+	err = db.QueryRow(`SELECT stock FROM products WHERE id = ?`, p.ID).Scan(&stock)
+	db.Close()
+	want := start - outcomes["ordered"] + outcomes["stock+"] - outcomes["stock-"]
+	s := check{"stock moved by exactly the orders and modifiers", pass, fmt.Sprintf("stock %d", stock)}
+	if err != nil || stock != want {
+		s = check{"stock moved by exactly the orders and modifiers", fail, fmt.Sprintf("stock %d, want %d %v", stock, want, err)}
+	}
+	return append([]check{c, s}, checkInvariants(wd.srv.dbPath(), wd.seen, wd.webhook)...), nil
+}
+
+// faultJobsBeside runs `pocketshop jobs run expire-reservations` as a second
+// process while the server takes checkouts and webhooks: the job must
+// expire every due order and no request may fail (SQLite write transactions
+// that start as readers fail with SQLITE_BUSY_SNAPSHOT across processes).
+func faultJobsBeside(ctx context.Context, cfg faultConfig, shop target, _ string, dir string) ([]check, error) {
+	const due = 100
+	wd, err := startShop(ctx, cfg, shop, dir, cfg.Concurrency)
+	if err != nil {
+		return nil, err
+	}
+	defer wd.srv.close()
+
+	rng := rand.New(rand.NewPCG(11, 11))
+	var ids []string
+	for range due {
+		o, kind := wd.placeOrder(ctx, rng, wd.pickLines(rng))
+		if kind != "" {
+			return nil, fmt.Errorf("place an order to expire: %s", kind)
+		}
+		ids = append(ids, o.ID)
+	}
+	db, err := openDB(wd.srv.dbPath())
+	if err != nil {
+		return nil, err
+	}
+	_, err = db.Exec(`UPDATE orders SET expires_at = '2000-01-01 00:00:00.000Z' WHERE id IN ('` + strings.Join(ids, "','") + `')`)
+	db.Close()
+	if err != nil {
+		return nil, fmt.Errorf("backdate the reservations: %w", err)
+	}
+
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	done := make(chan loadResult, 1)
+	go func() { done <- runLoad(loadCtx, cfg.Concurrency, 10*time.Minute, 3, wd.checkoutShop) }()
+	time.Sleep(cfg.Duration / 4) // the load is under way
+	jobErr := wd.srv.cli("jobs", "run", "expire-reservations")
+	time.Sleep(cfg.Duration / 4)
+	stopLoad()
+	load := <-done
+
+	job := check{fmt.Sprintf("the job expires all %d due orders", due), pass, ""}
+	if jobErr != nil {
+		job = check{job.Name, fail, firstLines(jobErr.Error(), 5)}
+	}
+	c := check{"no request fails beside the job", pass, fmt.Sprintf("%d checkouts", load.Ops)}
+	if load.Ops == 0 || len(load.Errors) > 0 {
+		c = check{c.Name, fail, fmt.Sprintf("%d checkouts, errors %v", load.Ops, load.Errors)}
+	}
+	if err := wd.srv.stop(); err != nil {
+		return []check{job, c}, err
+	}
+	db, err = openDB(wd.srv.dbPath())
+	if err != nil {
+		return []check{job, c}, err
+	}
+	var expired int
+	err = db.QueryRow(`SELECT COUNT(*) FROM orders WHERE status = 'expired'`).Scan(&expired)
+	db.Close()
+	if err != nil || expired != due {
+		job = check{job.Name, fail, fmt.Sprintf("%d expired %v; %s", expired, err, job.Detail)}
+	}
+	return append([]check{job, c}, checkInvariants(wd.srv.dbPath(), wd.seen, wd.webhook)...), nil
+}
+
+// firstLines keeps the first n lines of s.
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	return strings.Join(lines[:min(n, len(lines))], " / ")
 }

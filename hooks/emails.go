@@ -377,6 +377,19 @@ func SendDueEmails(ctx context.Context, app core.App, opts OutboxOptions) (int, 
 			if ctx.Err() != nil {
 				return sent, nil
 			}
+			// The owner may change the mail settings while a pass is
+			// under way (typically because the server hangs): every
+			// attempt uses the settings as they are now.
+			now, ok := smtpConfig(app, opts.Timeout)
+			if !ok {
+				return sent, ErrMailNotConfigured
+			}
+			if now != cfg {
+				if sender, err = mail.NewSender(now); err != nil {
+					return sent, err
+				}
+				cfg = now
+			}
 			ok, err := sendEmail(ctx, app, sender, id, opts)
 			if err != nil {
 				return sent, err

@@ -3,10 +3,14 @@ package hooks
 import (
 	"context"
 	"fmt"
+	"math"
+	"strconv"
+	"strings"
 
 	"pocketshop/internal/shop"
 
 	"github.com/pocketbase/dbx"
+	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -37,6 +41,7 @@ func (e *NotEnoughStockError) Error() string {
 // same transaction, so that stock always equals the sum of its ledger.
 func bindInventoryHooks(app core.App, s *shopHooks) {
 	app.OnRecordCreate("products").BindFunc(s.onProductCreate)
+	app.OnRecordUpdateRequest("products").BindFunc(s.onProductUpdateRequest)
 	app.OnRecordUpdate("products").BindFunc(s.onProductUpdate)
 }
 
@@ -55,13 +60,65 @@ func (s *shopHooks) onProductCreate(e *core.RecordEvent) error {
 	})
 }
 
+// stockModifier is a records-API save's "stock+" / "stock-": units the
+// owner adds or takes, whatever the stock is when the save happens.
+type stockModifier struct{ delta int }
+
+// onProductUpdateRequest notes the stock modifiers of a records-API save.
+// PocketBase resolves "stock+": 1 against the record as it loaded it, before
+// the save's transaction (and between two reads of the record), so by the
+// time onProductUpdate runs the intended delta can no longer be told from
+// the record: it is taken from the request body here. A plain "stock": N
+// (alone or with modifiers) is an absolute set: the owner counted N units.
+func (s *shopHooks) onProductUpdateRequest(e *core.RecordRequestEvent) error {
+	var body map[string]any
+	if err := e.BindBody(&body); err != nil {
+		return e.BadRequestError("Failed to read the submitted data.", err)
+	}
+	add, hasAdd := body["stock+"]
+	take, hasTake := body["stock-"]
+	if _, plain := body["stock"]; plain || (!hasAdd && !hasTake) {
+		return e.Next()
+	}
+	a, okAdd := modifierValue(add)
+	t, okTake := modifierValue(take)
+	delta := a - t
+	if !okAdd || !okTake || delta != math.Trunc(delta) || math.Abs(delta) > math.MaxInt32 {
+		return e.BadRequestError("The product could not be saved.", validation.Errors{
+			"stock": validation.NewError("stock_not_whole", "Stock changes must be whole numbers."),
+		})
+	}
+	s.stockModifiers.Store(e.Record, stockModifier{delta: int(delta)})
+	defer s.stockModifiers.Delete(e.Record)
+	return e.Next()
+}
+
+// modifierValue reads a modifier's amount as JSON (a number) or a form (a
+// string) sends it; absent is 0.
+func modifierValue(v any) (float64, bool) {
+	switch n := v.(type) {
+	case nil:
+		return 0, true
+	case float64:
+		return n, true
+	case string:
+		f, err := strconv.ParseFloat(strings.TrimSpace(n), 64)
+		return f, err == nil && !math.IsInf(f, 0) && !math.IsNaN(f)
+	}
+	return 0, false
+}
+
+// onProductUpdate books every stock change in the ledger, against the stock
+// stored when the save happens: a modifier ("stock+", an order's
+// reservation) is applied to it as a delta; any other new value is an
+// absolute set, booked as its difference from the stored stock; a writer
+// that left stock as it loaded it (the owner renaming the product) leaves
+// the stored stock alone, so it cannot put back units reserved meanwhile.
 func (s *shopHooks) onProductUpdate(e *core.RecordEvent) error {
 	defer restoreApp(e, e.App)
 	return e.App.RunInTransaction(func(txApp core.App) error {
 		e.App = txApp
 
-		// Compare with the stock stored now, not with the record as it was
-		// loaded: an order may have reserved units since the owner opened it.
 		var current struct {
 			Stock int `db:"stock"`
 		}
@@ -71,18 +128,23 @@ func (s *shopHooks) onProductUpdate(e *core.RecordEvent) error {
 			return fmt.Errorf("read stock of product %s: %w", e.Record.Id, err)
 		}
 
-		// A writer that left stock as it loaded it (e.g. the owner renaming
-		// the product) must not put back units reserved since then.
 		m, ok := movementFrom(e.Context)
-		if !ok && e.Record.GetInt("stock") == e.Record.Original().GetInt("stock") {
-			e.Record.Set("stock", current.Stock)
+		stock := e.Record.GetInt("stock")
+		if mod, isMod := s.stockModifiers.Load(e.Record); isMod {
+			stock = current.Stock + mod.(stockModifier).delta
+		} else if !ok && stock == e.Record.Original().GetInt("stock") {
+			stock = current.Stock
 		}
+		if stock < 0 {
+			return validation.Errors{"stock": validation.NewError("stock_negative", fmt.Sprintf(
+				"Stock cannot go below zero: %d left now.", current.Stock))}
+		}
+		e.Record.Set("stock", stock)
 
 		if err := e.Next(); err != nil {
 			return err
 		}
 
-		stock := e.Record.GetInt("stock")
 		delta := stock - current.Stock
 		if delta == 0 {
 			return nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"pocketshop/internal/shop"
@@ -14,6 +15,7 @@ import (
 	"github.com/pocketbase/dbx"
 	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/hook"
 	"github.com/pocketbase/pocketbase/tools/security"
 	"github.com/pocketbase/pocketbase/tools/types"
 )
@@ -32,6 +34,12 @@ var ownerEditableOrderFields = map[string]bool{
 func bindOrderHooks(app core.App, s *shopHooks) {
 	app.OnRecordCreateRequest("orders").BindFunc(s.onOrderCreateRequest)
 	app.OnRecordUpdateRequest("orders").BindFunc(s.onOrderUpdateRequest)
+	// Last of the update request hooks (after the payment hook, which may
+	// call Stripe), so that its transaction wraps only the save.
+	app.OnRecordUpdateRequest("orders").Bind(&hook.Handler[*core.RecordRequestEvent]{
+		Func:     s.saveOnlyOwnerChanges,
+		Priority: 1000,
+	})
 	app.OnRecordUpdate("orders").BindFunc(s.onOrderUpdate)
 	app.OnRecordDelete("orders").BindFunc(s.onOrderDelete)
 }
@@ -45,7 +53,17 @@ func (s *shopHooks) onOrderCreateRequest(e *core.RecordRequestEvent) error {
 		return e.BadRequestError("Failed to read the order.", err)
 	}
 
-	in, fieldErrs := shop.ParseOrderInput(plainBody(info.Body))
+	// The records API has already converted each value to its field's type
+	// ("note": 5 reads "5"): check the JSON as the client sent it.
+	body := plainBody(info.Body)
+	if strings.HasPrefix(e.Request.Header.Get("Content-Type"), "application/json") {
+		var sent map[string]any
+		if err := e.BindBody(&sent); err != nil {
+			return e.BadRequestError("Failed to read the order.", err)
+		}
+		body = sent
+	}
+	in, fieldErrs := shop.ParseOrderInput(body)
 	if fieldErrs == nil {
 		fieldErrs = shop.FieldErrors{}
 	}
@@ -57,7 +75,19 @@ func (s *shopHooks) onOrderCreateRequest(e *core.RecordRequestEvent) error {
 		if f.GetSystem() || f.Type() == core.FieldTypeAutodate || slices.Contains(shop.ClientFields, name) {
 			continue
 		}
-		if v, ok := info.Body[name]; ok && !shop.IsEmptyValue(v) {
+		if v, ok := body[name]; ok && !shop.IsEmptyValue(v) {
+			fieldErrs[name] = shop.ServerFieldMessage
+		}
+	}
+	// A modifier ("total_cents+": 1, "note+": "x") is never an order's input.
+	for key := range body {
+		name := strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(key, "+"), "+"), "-")
+		if name == key || e.Collection.Fields.GetByName(name) == nil {
+			continue
+		}
+		if slices.Contains(shop.ClientFields, name) {
+			fieldErrs[name] = "Send the field's value; modifiers are not accepted."
+		} else {
 			fieldErrs[name] = shop.ServerFieldMessage
 		}
 	}
@@ -99,7 +129,7 @@ func (s *shopHooks) onOrderCreateRequest(e *core.RecordRequestEvent) error {
 	r.Set("currency", settings.Currency)
 	r.Set("refunded_cents", 0)
 	r.Set("token", security.RandomString(40))
-	r.Set("expires_at", now.Add(time.Duration(settings.ReservationMinutes)*time.Minute))
+	r.Set("expires_at", now.Add(settings.HoldFor(in.PaymentMethod)))
 
 	return e.App.RunInTransaction(func(txApp core.App) error {
 		e.App = txApp
@@ -169,6 +199,34 @@ func (s *shopHooks) onOrderUpdateRequest(e *core.RecordRequestEvent) error {
 		return orderBadRequest(e, errs)
 	}
 	return e.Next()
+}
+
+// saveOnlyOwnerChanges makes a records-API save of an order (the
+// dashboard) write only the fields its request changed. The records API
+// loads the order before the save's transaction and saves every field: what
+// the server wrote meanwhile (/pay's Checkout Session and longer
+// reservation, a webhook's payment) would be put back as it was loaded.
+// Inside the transaction, every field the request left as loaded takes the
+// value stored now.
+func (s *shopHooks) saveOnlyOwnerChanges(e *core.RecordRequestEvent) error {
+	return e.App.RunInTransaction(func(txApp core.App) error {
+		e.App = txApp
+		stored, err := txApp.FindRecordById("orders", e.Record.Id)
+		if err != nil {
+			return fmt.Errorf("find order %s: %w", e.Record.Id, err)
+		}
+		loaded := e.Record.Original()
+		for _, f := range e.Record.Collection().Fields {
+			name := f.GetName()
+			if name == core.FieldNameId || f.Type() == core.FieldTypeAutodate {
+				continue
+			}
+			if jsonEqual(loaded.Get(name), e.Record.Get(name)) {
+				e.Record.Set(name, stored.Get(name))
+			}
+		}
+		return e.Next()
+	})
 }
 
 // onOrderUpdate enforces the order state machine for every writer: it checks
@@ -345,6 +403,7 @@ func loadProducts(app core.App, lines []shop.Line) (map[string]shop.Product, err
 			UnitPriceCents: int64(r.GetInt("price_cents")),
 			Stock:          int64(r.GetInt("stock")),
 			Active:         r.GetBool("active"),
+			MaxPerOrder:    r.GetInt("max_per_order"),
 		}
 	}
 	return products, nil

@@ -144,7 +144,7 @@ func TestOrderCreateRejectsBadInput(t *testing.T) {
 		{"malformed email", `{"email":"ann@","payment_method":"manual","items":[` + item(mugID, 1) + `]}`,
 			[]string{fieldError("email", "Must be a valid email address.")}},
 		{"email a number", `{"email":12,"payment_method":"manual","items":[` + item(mugID, 1) + `]}`,
-			[]string{fieldError("email", "Must be a valid email address.")}},
+			[]string{fieldError("email", "Must be a string.")}},
 		{"unknown payment method", `{"email":"a@b.co","payment_method":"cash","items":[` + item(mugID, 1) + `]}`,
 			[]string{fieldError("payment_method", `Unknown payment method "cash": use "stripe" or "manual".`)}},
 		{"no payment method", `{"email":"a@b.co","items":[` + item(mugID, 1) + `]}`,

@@ -31,6 +31,10 @@ const (
 	// starts paying, so the stock stays held as long as the session is open.
 	checkoutMinLifetime = 31 * time.Minute
 	checkoutExtendTo    = 32 * time.Minute
+	// Stripe keeps a Checkout Session open 24 hours at most; a few minutes
+	// less allows for our clock being ahead of Stripe's. A card order's
+	// hold is bounded by it too (Settings.HoldFor).
+	checkoutMaxLifetime = 24*time.Hour - 5*time.Minute
 
 	// reconcileAfter is how old a Checkout Session must be before
 	// reconciliation asks Stripe about it (the webhook usually wins);
@@ -219,10 +223,17 @@ func (s *shopHooks) holdForCheckout(app core.App, orderID string) (time.Time, er
 		}
 		expiresAt = order.GetDateTime("expires_at").Time()
 		now := s.now().UTC()
-		if expiresAt.Sub(now) >= checkoutMinLifetime {
+		switch left := expiresAt.Sub(now); {
+		case left > checkoutMaxLifetime:
+			// Held longer than a session may live (an order placed before
+			// the hold was bounded, or switched to card): the hold ends
+			// with the session, not after it.
+			expiresAt = now.Add(checkoutMaxLifetime).Truncate(time.Second)
+		case left >= checkoutMinLifetime:
 			return nil
+		default:
+			expiresAt = now.Add(checkoutExtendTo).Truncate(time.Second)
 		}
-		expiresAt = now.Add(checkoutExtendTo).Truncate(time.Second)
 		order.Set("expires_at", expiresAt)
 		return txApp.Save(order)
 	})
@@ -245,8 +256,11 @@ func (s *shopHooks) stripeWebhook(e *core.RequestEvent) error {
 		return e.BadRequestError("Failed to read the event.", err)
 	}
 	ev, err := s.stripe.ParseEvent(body, e.Request.Header.Get("Stripe-Signature"))
-	if err != nil {
+	if errors.Is(err, payments.ErrInvalidSignature) {
 		return e.BadRequestError("The event's signature is invalid or expired.", err)
+	}
+	if err != nil {
+		return e.BadRequestError("The event could not be read: "+err.Error(), nil)
 	}
 
 	result, err := s.processEvent(e.Request.Context(), ev)

@@ -5,6 +5,7 @@
 package hooks
 
 import (
+	"sync"
 	"time"
 
 	"pocketshop/internal/payments"
@@ -31,6 +32,10 @@ type shopHooks struct {
 	app    core.App
 	now    func() time.Time
 	stripe payments.Provider // nil when payments are not configured
+	// stockModifiers holds, during a records-API save of a product, the
+	// stock change its "stock+" / "stock-" asked for (see
+	// onProductUpdateRequest).
+	stockModifiers sync.Map // *core.Record -> stockModifier
 }
 
 // Register binds every pocketshop hook and route to app.

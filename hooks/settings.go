@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"pocketshop/internal/shop"
 
@@ -13,12 +14,15 @@ import (
 
 // Settings are the owner's business settings from the shop_settings record.
 type Settings struct {
-	ShopName                  string
-	Currency                  string
-	OwnerEmail                string
-	ShippingFlatCents         int64
-	FreeShippingOverCents     int64
-	ReservationMinutes        int
+	ShopName              string
+	Currency              string
+	OwnerEmail            string
+	ShippingFlatCents     int64
+	FreeShippingOverCents int64
+	ReservationMinutes    int
+	// ManualReservationMinutes is how long an order paid by bank transfer
+	// or cash holds its stock; 0 means ReservationMinutes.
+	ManualReservationMinutes  int
 	Timezone                  string
 	ManualPaymentInstructions string
 	// LatePaymentAction says what happens to a payment that completes after
@@ -132,6 +136,7 @@ func readSettings(app core.App) (Settings, error) {
 		ShippingFlatCents:         int64(r.GetInt("shipping_flat_cents")),
 		FreeShippingOverCents:     int64(r.GetInt("free_shipping_over_cents")),
 		ReservationMinutes:        r.GetInt("reservation_minutes"),
+		ManualReservationMinutes:  r.GetInt("manual_reservation_minutes"),
 		Timezone:                  r.GetString("timezone"),
 		ManualPaymentInstructions: r.GetString("manual_payment_instructions"),
 		LatePaymentAction:         r.GetString("late_payment_action"),
@@ -150,6 +155,19 @@ func readSettings(app core.App) (Settings, error) {
 		s.Timezone = defaultSettings.Timezone
 	}
 	return s, nil
+}
+
+// HoldFor returns how long a new order paid with paymentMethod holds its
+// stock. A card order's hold never outlasts the longest Checkout Session
+// Stripe accepts, so the session can cover the whole hold.
+func (s Settings) HoldFor(paymentMethod string) time.Duration {
+	if paymentMethod == shop.PaymentManual {
+		if s.ManualReservationMinutes > 0 {
+			return time.Duration(s.ManualReservationMinutes) * time.Minute
+		}
+		return time.Duration(s.ReservationMinutes) * time.Minute
+	}
+	return min(time.Duration(s.ReservationMinutes)*time.Minute, checkoutMaxLifetime)
 }
 
 // ShippingRule returns the shop's shipping price rule.

@@ -97,6 +97,17 @@ func (d Data) Paragraph(text string) []string {
 	return strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
 }
 
+// Plain returns text a customer typed (a name, an address line) so that no
+// mail client turns it into a link: a zero-width space after each ".", ":"
+// and "@" breaks URLs, domains and addresses without changing what a reader
+// sees. An order can be placed to anyone's address, so its text must not
+// become a clickable lure in the shop's email.
+func (d Data) Plain(text string) string {
+	return linkBreaker.Replace(text)
+}
+
+var linkBreaker = strings.NewReplacer(".", ".\u200b", ":", ":\u200b", "@", "@\u200b")
+
 // Message is a rendered email.
 type Message struct {
 	// ID is the Message-ID (without angle brackets). A stable ID lets a

@@ -29,7 +29,7 @@ const (
 // silently dropped. An empty value (null, "", 0), which a form such as the
 // dashboard's sends for every field it shows, is ignored.
 var ServerFields = []string{
-	"number", "status", "customer", "token", "currency",
+	"id", "number", "status", "customer", "token", "currency",
 	"subtotal_cents", "shipping_cents", "total_cents", "refunded_cents",
 	"expires_at", "paid_at", "fulfilled_at", "cancelled_at",
 	"stripe_session_id", "stripe_payment_intent", "tracking_number",
@@ -184,7 +184,7 @@ func decodeJSONText(raw any) (any, bool) {
 func parseLines(raw any) ([]Line, string) {
 	raw, ok := decodeJSONText(raw)
 	if !ok {
-		return nil, "Must be a JSON list of {product, quantity}."
+		return nil, "Must be a list of {product, quantity}."
 	}
 	if raw == nil {
 		return nil, "Add at least one item."

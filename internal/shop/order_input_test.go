@@ -145,7 +145,7 @@ func TestParseOrderInputInvalid(t *testing.T) {
 		{"items empty string", `{` + ok + `,"items":"[]"}`, "items", "Add at least one item."},
 		{"items an object", `{` + ok + `,"items":{"product":"p1","quantity":1}}`, "items", "Must be a list of {product, quantity}."},
 		{"items a number", `{` + ok + `,"items":5}`, "items", "Must be a list of {product, quantity}."},
-		{"items a non-JSON string", `{` + ok + `,"items":"p1 x2"}`, "items", "Must be a JSON list of {product, quantity}."},
+		{"items a non-JSON string", `{` + ok + `,"items":"p1 x2"}`, "items", "Must be a list of {product, quantity}."},
 		{"line not an object", `{` + ok + `,"items":["p1"]}`, "items", "Line 1 must be an object {product, quantity}."},
 		{"line with a price", `{` + ok + `,"items":[{"product":"p1","quantity":1,"unit_price_cents":1}]}`, "items", `~unknown field "unit_price_cents"`},
 		{"product missing", `{` + ok + `,"items":[{"quantity":1}]}`, "items", "Line 1: product must be a product id."},

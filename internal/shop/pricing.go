@@ -14,7 +14,9 @@ type Product struct {
 	SKU            string
 	UnitPriceCents int64
 	Stock          int64
-	Active         bool
+	// MaxPerOrder caps the quantity of one order line; 0 means MaxQuantity.
+	MaxPerOrder int
+	Active      bool
 }
 
 // OrderLine is a priced line as stored in orders.items.
@@ -50,6 +52,9 @@ func PriceLines(lines []Line, products map[string]Product) ([]OrderLine, error) 
 		p, ok := products[l.Product]
 		if !ok || !p.Active {
 			return nil, fmt.Errorf("Line %d: product %q does not exist or is not for sale.", i+1, l.Product)
+		}
+		if p.MaxPerOrder > 0 && l.Quantity > p.MaxPerOrder {
+			return nil, fmt.Errorf("Line %d: at most %d of %q per order.", i+1, p.MaxPerOrder, p.Name)
 		}
 		if p.UnitPriceCents < 0 || p.UnitPriceCents > MaxUnitPriceCents {
 			return nil, fmt.Errorf("Line %d: product %q has an invalid price.", i+1, p.Name)
