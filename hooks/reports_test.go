@@ -3,14 +3,17 @@ package hooks_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"pocketshop/hooks"
+	"pocketshop/internal/shop"
 	"pocketshop/internal/shoptest"
 
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
 	"github.com/pocketbase/pocketbase/tools/types"
@@ -284,5 +287,68 @@ func TestDailySummaryLinksToOwnerPage(t *testing.T) {
 	if !strings.Contains(m.GetString("text"), "https://shop.example.com/owner/") ||
 		!strings.Contains(m.GetString("html"), `<a href="https://shop.example.com/owner/">`) {
 		t.Fatalf("no link to the owner's page:\n%s\n%s", m.GetString("text"), m.GetString("html"))
+	}
+}
+
+// TestSalesReportFollowsOrderChanges checks that the best sellers (kept by
+// triggers) follow an order that is paid, refunded or deleted.
+func TestSalesReportFollowsOrderChanges(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 8, 15, 0, 0, 0, time.UTC)
+	app := shoptest.NewApp(t, hooks.Deps{Now: func() time.Time { return now }})
+	setTimezone(t, app, "America/New_York")
+	saveReportOrders(t, app, nyOrders)
+	srv := shoptest.Serve(t, app)
+	token := shoptest.SuperuserToken(t, app)
+	top := func() string {
+		t.Helper()
+		res := shoptest.Do(t, srv, http.MethodGet, "/api/shop/reports/sales?from=2026-03-07&to=2026-03-09", token, nil)
+		if res.Status != 200 {
+			t.Fatalf("%d %s", res.Status, res.Raw)
+		}
+		var b strings.Builder
+		for _, p := range res.Body["top_by_units"].([]any) {
+			p := p.(map[string]any)
+			fmt.Fprintf(&b, "%s %v %v; ", p["name"], p["units"], p["revenue_cents"])
+		}
+		return fmt.Sprintf("%v orders: %s", res.Body["totals"].(map[string]any)["orders"], b.String())
+	}
+	byNumber := func(n int) string {
+		t.Helper()
+		o, err := app.FindFirstRecordByFilter("orders", "number = {:n}", dbx.Params{"n": n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o.Id
+	}
+	steps := []struct {
+		name   string
+		change func() error
+		want   string
+	}{
+		{"as seeded", func() error { return nil }, "4 orders: Tote 4 9600; Mug 3 4500; "},
+		{"the pending order of 9 totes is paid", func() error {
+			_, err := hooks.MoveOrder(app, byNumber(1005), shop.StatusPaid, shop.ActorAdmin, "", nil)
+			return err
+		}, "5 orders: Tote 13 31200; Mug 3 4500; "},
+		{"a paid order is refunded: still a sale of its day", func() error {
+			_, err := hooks.MoveOrder(app, byNumber(1002), shop.StatusRefunded, shop.ActorAdmin, "", nil)
+			return err
+		}, "5 orders: Tote 13 31200; Mug 3 4500; "},
+		{"an order is deleted", func() error {
+			o, err := app.FindRecordById("orders", byNumber(1004))
+			if err != nil {
+				return err
+			}
+			return app.Delete(o)
+		}, "4 orders: Tote 10 24000; Mug 3 4500; "},
+	}
+	for _, s := range steps {
+		if err := s.change(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if got := top(); got != s.want {
+			t.Fatalf("%s: top = %q, want %q", s.name, got, s.want)
+		}
 	}
 }
