@@ -258,9 +258,15 @@ func seedReportOrders(dbPath string, cfg reportsConfig, products []string, now t
 				refunded = subtotal + shipping
 			}
 		}
+		// A pending order's reservation runs until tomorrow: expiring tens of
+		// thousands of them would keep the server busy during the measurement.
+		expires := pbTime(at.Add(30 * time.Minute))
+		if status == "pending" {
+			expires = pbTime(now.Add(24 * time.Hour))
+		}
 		id := newID(rng)
 		if _, err := ins.Exec(id, 1001+i, status, fmt.Sprintf("buyer%d@example.com", i%5000), string(items), string(addr),
-			seedNote, subtotal, shipping, subtotal+shipping, refunded, newID(rng)+newID(rng), pbTime(at.Add(30*time.Minute)),
+			seedNote, subtotal, shipping, subtotal+shipping, refunded, newID(rng)+newID(rng), expires,
 			paidAt, fulfilledAt, "cs_seed_"+id, "pi_seed_"+id, pbTime(at), pbTime(at)); err != nil {
 			return fmt.Errorf("insert order %d: %w", i, err)
 		}

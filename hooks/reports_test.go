@@ -352,3 +352,31 @@ func TestSalesReportFollowsOrderChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestSeedDemoSales checks `pocketshop seed --sales`: paid orders over the
+// last days up to now, that the report counts, added once.
+func TestSeedDemoSales(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 8, 15, 0, 0, 0, time.UTC) // 10:00 in New York, on a 23-hour day
+	app := shoptest.NewApp(t, hooks.Deps{Now: func() time.Time { return now }})
+	setTimezone(t, app, "America/New_York")
+	n, err := hooks.SeedDemoSales(app, now, 7)
+	if err != nil || n < 7 {
+		t.Fatalf("seeded %d: %v", n, err)
+	}
+	if again, err := hooks.SeedDemoSales(app, now, 7); err != nil || again != 0 {
+		t.Fatalf("second seed added %d: %v", again, err)
+	}
+	if late, err := app.CountRecords("orders", dbx.NewExp("paid_at > {:now} OR paid_at < {:from}",
+		dbx.Params{"now": "2026-03-08 15:00:00.000Z", "from": "2026-03-02 05:00:00.000Z"})); err != nil || late != 0 {
+		t.Fatalf("%d orders paid outside the 7 days up to now: %v", late, err)
+	}
+	srv := shoptest.Serve(t, app)
+	res := shoptest.Do(t, srv, http.MethodGet, "/api/shop/reports/sales?from=2026-03-02&to=2026-03-08", shoptest.SuperuserToken(t, app), nil)
+	if got := res.Body["totals"].(map[string]any)["orders"]; got != float64(n) {
+		t.Fatalf("the report counts %v orders, want %d: %s", got, n, res.Raw)
+	}
+	if events := shoptest.Count(t, app, "order_events"); events != 0 {
+		t.Fatalf("%d order events: demo sales must send no email", events)
+	}
+}
