@@ -119,10 +119,31 @@ test('the owner signs in and sees the seeded week as the API reports it', async 
   const waiting = page.locator('[data-section="waiting"] li a');
   assert.ok(await waiting.count() > 0);
   assert.match(await waiting.first().getAttribute('href'), /^\/_\/#\/collections\?collection=orders&record=\w{15}$/);
+  // The accountant's CSV: the same paid orders, one row per line.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download the orders (CSV)' }).click()]);
+  assert.equal(download.suggestedFilename(), `orders-${report.from}-to-${report.to}.csv`);
+  const csv = (await readFile(await download.path(), 'utf8')).trim().split('\n');
+  assert.match(csv[0], /^order_number,order_id,status,paid_at,paid_date,/);
+  const firstLines = csv.slice(1).filter((row) => row.split(',')[7] === '1');
+  assert.equal(firstLines.length, report.totals.orders, 'one first line per counted order');
   // No webhook_deliveries collection yet: its section stays hidden.
   assert.equal(await page.locator('[data-section="webhooks"]').isVisible(), false);
   assert.deepEqual(problems, []);
   await screenshot(page, 'owner-desktop', OUTPUT);
+
+  // The link opens that order in the dashboard (PocketBase v0.39's URLs).
+  const href = await waiting.first().getAttribute('href');
+  const dashboard = await context.newPage();
+  await dashboard.goto(`${shop.url}/_/`);
+  await dashboard.getByLabel('Email').fill(OWNER_EMAIL);
+  await dashboard.getByLabel('Password', { exact: true }).fill(OWNER_PASSWORD);
+  await dashboard.getByRole('button', { name: 'Login' }).click();
+  await dashboard.locator('.collections-list').waitFor();
+  await dashboard.goto(`${shop.url}${href}`);
+  const panel = dashboard.locator('.record-upsert-modal');
+  await panel.waitFor();
+  assert.match(await panel.textContent(), new RegExp(href.split('record=')[1]));
+  await screenshot(dashboard, 'dashboard-from-owner-link', OUTPUT);
   await context.close();
 });
 
