@@ -33,11 +33,11 @@ const (
 	// defaultReportDays is the range when from is not given: the last 30
 	// days up to to (default today).
 	defaultReportDays = 30
-	// maxTopProducts in each of a report's top lists.
+	// reportTopProducts is the length of each of a report's top lists.
 	reportTopProducts = 10
 )
 
-// paidStatuses are the statuses of orders a report counts.
+// paidStatusesSQL are the statuses of the orders a report counts.
 const paidStatusesSQL = `('paid', 'fulfilled', 'refunded')`
 
 // reportDay is one local day of a report and its bounds in UTC, as stored.
@@ -59,6 +59,19 @@ func dbDate(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05.000Z")
 }
 
+// localMidnight is the first instant of the local date y-m-d in loc (d may
+// be past the month's end, as for time.Date). Where a clock change skips
+// midnight (America/Santiago in September), time.Date answers an instant of
+// the day before; that day starts at the change, a few minutes later.
+func localMidnight(y int, m time.Month, d int, loc *time.Location) time.Time {
+	want := time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
+	t := time.Date(y, m, d, 0, 0, 0, 0, loc)
+	for i := 0; i < 24*60 && t.Format(time.DateOnly) < want; i++ {
+		t = t.Add(time.Minute)
+	}
+	return t
+}
+
 // parseReportRange reads from and to (YYYY-MM-DD, both days included) in loc.
 // to defaults to today, from to the 30 days up to to. A bad value is a
 // validation error on its field.
@@ -71,6 +84,9 @@ func parseReportRange(q url.Values, loc *time.Location, now time.Time) (reportRa
 		}
 		d, err := time.ParseInLocation(time.DateOnly, v, loc)
 		if err != nil {
+			if len(v) > 40 {
+				v = v[:40] + "…"
+			}
 			errs[field] = validation.NewError("invalid_date", fmt.Sprintf("%q is not a date: use YYYY-MM-DD, e.g. 2026-03-08.", v))
 			return time.Time{}, false
 		}
@@ -94,14 +110,17 @@ func parseReportRange(q url.Values, loc *time.Location, now time.Time) (reportRa
 	}
 
 	r := reportRange{From: from.Format(time.DateOnly), To: to.Format(time.DateOnly), Loc: loc}
-	for d := from; !d.After(to); d = d.AddDate(0, 0, 1) {
-		if len(r.Days) == maxReportDays {
+	midnight := func(i int) time.Time { return localMidnight(from.Year(), from.Month(), from.Day()+i, loc) }
+	for i := 0; ; i++ {
+		d := midnight(i)
+		if d.Format(time.DateOnly) > r.To {
+			break
+		}
+		if i == maxReportDays {
 			return reportRange{}, validation.Errors{"to": validation.NewError("range_too_long",
 				fmt.Sprintf("A report covers at most %d days; from %s to %s is longer.", maxReportDays, r.From, r.To))}
 		}
-		// time.Date normalises a midnight that a clock change skips.
-		next := time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, loc)
-		r.Days = append(r.Days, reportDay{Date: d.Format(time.DateOnly), Start: dbDate(d), End: dbDate(next)})
+		r.Days = append(r.Days, reportDay{Date: d.Format(time.DateOnly), Start: dbDate(d), End: dbDate(midnight(i + 1))})
 	}
 	return r, nil
 }
