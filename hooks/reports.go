@@ -256,7 +256,9 @@ func (r *reports) getSales(e *core.RequestEvent) error {
 
 // orderAmountColumns returns the SQL of the discount and tax amounts of an
 // order (alias o): the columns once the orders collection has them (the
-// pricing rules add discount_cents and tax_cents), 0 until then.
+// pricing rules add discount_cents and tax_cents), 0 until then. When they
+// land, idx_orders_paid_report should gain them too, or the daily sums read
+// the order rows.
 func orderAmountColumns(app core.App) (discount, tax string) {
 	discount, tax = "0", "0"
 	orders, err := app.FindCachedCollectionByNameOrId("orders")

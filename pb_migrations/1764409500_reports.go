@@ -22,6 +22,8 @@ import (
 // so further triggers keep _report_product_days: units and revenue per UTC
 // day and product. A report (whose days are local) reads those for the
 // whole UTC days of its range and the lines for the hours at either end.
+// The triggers read orders.paid_at, status and items: SQLite refuses to drop
+// those columns while the triggers exist (they are the contract's anyway).
 func init() {
 	m.Register(func(app core.App) error {
 		orders, err := app.FindCollectionByNameOrId("orders")
