@@ -246,7 +246,7 @@ func (r *reports) getSales(e *core.RequestEvent) error {
 	if err != nil {
 		return err
 	}
-	report, err := SalesReportFor(e.App, rng)
+	report, err := salesReportFor(e.App, rng)
 	if err != nil {
 		return e.InternalServerError("", err)
 	}
@@ -282,9 +282,9 @@ func orderAmountColumns(app core.App) (discount, tax string) {
 const paidInRange = `o.[[paid_at]] != '' AND o.[[paid_at]] >= {:start} AND o.[[paid_at]] < {:end}
 	AND +o.[[status]] IN ` + paidStatusesSQL
 
-// SalesReportFor adds up the orders paid in each day of rng and the best
+// salesReportFor adds up the orders paid in each day of rng and the best
 // sellers over the whole range. Currency is left to the caller.
-func SalesReportFor(app core.App, rng reportRange) (SalesReport, error) {
+func salesReportFor(app core.App, rng reportRange) (SalesReport, error) {
 	report := SalesReport{From: rng.From, To: rng.To, Timezone: rng.Loc.String(),
 		Days: make([]SalesDay, 0, len(rng.Days))}
 	discount, tax := orderAmountColumns(app)
