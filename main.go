@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 	_ "time/tzdata" // the shop's time zone works on hosts without zoneinfo
 
 	"pocketshop/hooks"
@@ -93,9 +94,9 @@ Set the data dir with --dir (default: pb_data beside the binary).`
 
 	hooks.Register(app, deps)
 
-	app.RootCmd.AddCommand(&cobra.Command{
+	seedCmd := &cobra.Command{
 		Use:   "seed",
-		Short: "Loads a small demo catalog (safe to run again)",
+		Short: "Loads a small demo catalog (safe to run again); --sales N adds N days of demo sales",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := app.RunAllMigrations(); err != nil {
 				return fmt.Errorf("apply migrations: %w", err)
@@ -105,9 +106,18 @@ Set the data dir with --dir (default: pb_data beside the binary).`
 				return err
 			}
 			fmt.Printf("Seeded %d demo products.\n", n)
+			if days, _ := cmd.Flags().GetInt("sales"); days > 0 {
+				n, err := hooks.SeedDemoSales(app, time.Now(), days)
+				if err != nil {
+					return err
+				}
+				fmt.Printf("Seeded %d demo orders paid over the last %d days (see /owner/).\n", n, days)
+			}
 			return nil
 		},
-	})
+	}
+	seedCmd.Flags().Int("sales", 0, "also add demo orders paid over the last N days, for the owner's page")
+	app.RootCmd.AddCommand(seedCmd)
 
 	// cmdErr makes a failed shop command exit non-zero (PocketBase ignores it).
 	var cmdErr error

@@ -34,6 +34,9 @@ func run(args []string) error {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		cmd, args = args[0], args[1:]
 	}
+	if cmd == "reports" {
+		return runReports(args) // bench/reports.go: flags of its own
+	}
 	fs := flag.NewFlagSet("bench "+cmd, flag.ContinueOnError)
 	results := fs.String("results", "bench/results", "folder for the JSON results (relative to the repository)")
 	work := fs.String("work", "", "folder for data dirs, binaries and profiles (default: a new temporary folder, removed afterwards)")

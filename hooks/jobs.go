@@ -344,6 +344,8 @@ type daySummary struct {
 	Refunds      int
 	RefundCents  int64
 	Top          []productSales
+	// OwnerURL is the owner's page, /owner/ under the app URL.
+	OwnerURL string
 }
 
 type productSales struct {
@@ -374,6 +376,7 @@ func (s *shopHooks) dailySummary(ctx context.Context) (int, string, error) {
 		return 0, "", err
 	}
 	sum.Shop, sum.Currency = settings.ShopName, settings.Currency
+	sum.OwnerURL = appURL(s.app) + "/owner/"
 
 	mail, err := renderDailySummary(sum)
 	if err != nil {

@@ -66,7 +66,9 @@ Top products:
 {{range $i, $p := .Top}}{{inc $i}}. {{$p.Name}}: {{$p.Units}} sold, {{money $p.SalesCents $.Currency}}
 {{end}}{{else}}
 No sales.
-{{end}}`
+{{end}}
+Charts, what waits for you and what failed: {{.OwnerURL}}
+`
 
 const summaryHTML = `<h2>{{.Shop}}: daily summary for {{day .To}}</h2>
 <p>From {{clock .From}} to {{clock .To}}</p>
@@ -79,6 +81,7 @@ const summaryHTML = `<h2>{{.Shop}}: daily summary for {{day .To}}</h2>
 {{if .Top}}<h3>Top products</h3>
 <ol>{{range .Top}}<li>{{.Name}}: {{.Units}} sold, {{money .SalesCents $.Currency}}</li>{{end}}</ol>
 {{else}}<p>No sales.</p>{{end}}
+<p><a href="{{.OwnerURL}}">Open the owner's page</a>: charts, what waits for you and what failed.</p>
 `
 
 var summaryFuncs = map[string]any{

@@ -47,6 +47,7 @@ func Register(app core.App, deps Deps) {
 	bindOrderHooks(app, s)
 	bindPaymentHooks(app, s) // after the order hooks: its update request hook runs after theirs
 	bindRoutes(app, s)
+	bindReports(app, s.now)
 	bindAbuseLimits(app)
 	bindGracefulShutdown(app)
 	bindJobs(app, s, deps.Jobs)

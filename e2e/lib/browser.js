@@ -11,14 +11,17 @@ export const OUTPUT = join(REPO, 'test-output', 'browser');
 
 const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter(Boolean);
 
-/** Launches headless Chromium; it fails clearly when none is installed. */
-export async function launch() {
+/**
+ * Launches headless Chromium; it fails clearly when none is installed. The
+ * screenshots folder (output) is emptied first.
+ */
+export async function launch(output = OUTPUT) {
   const executablePath = CANDIDATES.find((p) => existsSync(p));
   if (!executablePath) {
     throw new Error(`Chromium not found (looked at ${CANDIDATES.join(', ')}). Install it: apt-get install -y chromium`);
   }
-  await rm(OUTPUT, { recursive: true, force: true }); // no screenshots left from an older run
-  await mkdir(OUTPUT, { recursive: true });
+  await rm(output, { recursive: true, force: true }); // no screenshots left from an older run
+  await mkdir(output, { recursive: true });
   return chromium.launch({
     executablePath,
     args: [
@@ -56,10 +59,10 @@ export async function openPage(browser, options = PHONE) {
 
 let shot = 0;
 
-/** Saves a full-page screenshot as test-output/browser/NN-name.png. */
-export async function screenshot(page, name) {
+/** Saves a full-page screenshot as NN-name.png in dir (test-output/browser/). */
+export async function screenshot(page, name, dir = OUTPUT) {
   shot += 1;
-  const file = join(OUTPUT, `${String(shot).padStart(2, '0')}-${name}.png`);
+  const file = join(dir, `${String(shot).padStart(2, '0')}-${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }
