@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,16 +62,20 @@ func parseInts(spec string) ([]int, error) {
 
 // runConfig is what `bench run` measures.
 type runConfig struct {
-	Concurrency []int         `json:"concurrency"`
-	Duration    time.Duration `json:"duration_ns"`
-	Scenarios   []string      `json:"scenarios"`
-	Sizes       []size        `json:"sizes"`
+	Concurrency []int `json:"concurrency"`
+	// Rates are the offered rates (ops/s) of the open-loop rows.
+	Rates     []int         `json:"rates,omitempty"`
+	Duration  time.Duration `json:"duration_ns"`
+	Scenarios []string      `json:"scenarios"`
+	Sizes     []size        `json:"sizes"`
 	// Syncs are the synchronous modes the first size is measured with;
 	// other sizes use the first one.
 	Syncs []string `json:"syncs"`
 	// ProfileAt takes a CPU profile of pocketshop's checkout at this
 	// concurrency (0: none).
 	ProfileAt int `json:"profile_at"`
+	// Repo is the repository, where the flow scenario finds stripe-mock.
+	Repo string `json:"-"`
 }
 
 // row is one measured run: one server, scenario, size, sync mode and
@@ -134,8 +139,11 @@ func benchRun(ctx context.Context, cfg runConfig, shop, bare target, workDir str
 			for _, scenario := range cfg.Scenarios {
 				var bareRows []row
 				for _, t := range []target{bare, shop} {
+					if !t.Shop && scenario == "flow" {
+						continue // bare PocketBase has no pay route or webhook
+					}
 					profile := 0
-					if t.Shop && scenario == "checkout" && i == 0 && sync == cfg.Syncs[0] {
+					if t.Shop && profiled(scenario) && i == 0 && sync == cfg.Syncs[0] {
 						profile = cfg.ProfileAt
 					}
 					rows, inv, prof, err := measure(ctx, t, scenario, sz, sync, cfg, profile, workDir)
@@ -155,7 +163,7 @@ func benchRun(ctx context.Context, cfg runConfig, shop, bare target, workDir str
 					rep.Rows = append(rep.Rows, rows...)
 					rep.Invariants = append(rep.Invariants, inv)
 					if prof != "" {
-						rep.Profile = prof
+						rep.Profile += scenario + " " + prof
 					}
 					for _, c := range inv.Checks {
 						if c.Status != pass {
@@ -167,6 +175,11 @@ func benchRun(ctx context.Context, cfg runConfig, shop, bare target, workDir str
 		}
 	}
 	return rep, nil
+}
+
+// profiled says which scenarios get a CPU profile: the ones that write.
+func profiled(scenario string) bool {
+	return scenario == "checkout" || scenario == "order" || scenario == "flow"
 }
 
 func ratio(a, b float64) float64 {
@@ -195,6 +208,14 @@ func measure(ctx context.Context, t target, scenario string, sz size, sync strin
 		return nil, inv, "", fmt.Errorf("seed orders: %w", err)
 	}
 	var env []string
+	if scenario == "flow" && t.Shop {
+		mock, err := startStripeMock(cfg.Repo)
+		if err != nil {
+			return nil, inv, "", err
+		}
+		defer mock.stop()
+		env = append(env, "STRIPE_API_BASE="+mock.url)
+	}
 	var pprofAddr string
 	if profileAt > 0 {
 		port, err := freePort()
@@ -212,11 +233,24 @@ func measure(ctx context.Context, t target, scenario string, sz size, sync strin
 	for _, c := range cfg.Concurrency {
 		maxConc = max(maxConc, c)
 	}
+	if len(cfg.Rates) > 0 {
+		maxConc = max(maxConc, 256)
+	}
 	wd := newWorld(srv, products, maxConc)
 	wd.probeWebhook(ctx)
 	fn := map[string]op{"browse": wd.browse, "browse-total": wd.browseTotal, "checkout": wd.checkoutBare}[scenario]
-	if scenario == "checkout" && t.Shop {
-		fn = wd.checkoutShop
+	if scenario == "order" || scenario == "flow" {
+		fn = wd.checkoutBare // bare PocketBase's baseline: the same write, without the shop's work
+	}
+	if t.Shop {
+		switch scenario {
+		case "checkout":
+			fn = wd.checkoutShop
+		case "order":
+			fn = wd.orderShop
+		case "flow":
+			fn = wd.flowShop
+		}
 	}
 	if fn == nil {
 		return nil, inv, "", fmt.Errorf("unknown scenario %q", scenario)
@@ -224,17 +258,29 @@ func measure(ctx context.Context, t target, scenario string, sz size, sync strin
 
 	var rows []row
 	var profile string
-	for _, conc := range cfg.Concurrency {
+	// closed-loop rows are listed by their clients, open-loop ones by a
+	// negative offered rate
+	loads := slices.Clone(cfg.Concurrency)
+	for _, r := range cfg.Rates {
+		loads = append(loads, -r)
+	}
+	for _, conc := range loads {
 		srv.resetPeakRSS()
 		var profDone chan string
 		if conc == profileAt && pprofAddr != "" {
 			profDone = make(chan string, 1)
 			go func() { profDone <- takeProfile(pprofAddr, t.Bin, cfg.Duration, workDir) }()
 		}
-		res := runLoad(ctx, conc, cfg.Duration, uint64(conc), fn)
+		var res loadResult
+		if conc > 0 {
+			res = runLoad(ctx, conc, cfg.Duration, uint64(conc), fn)
+		} else {
+			res = runOpenLoop(ctx, -conc, cfg.Duration, uint64(-conc), fn)
+			conc = 0
+		}
 		r := row{Scenario: scenario, Target: t.Name, Size: sz, Sync: sync, Concurrency: conc, loadResult: res,
 			PeakRSS: srv.peakRSS(), DataDir: dirSize(dir)}
-		if scenario == "checkout" && t.Shop && !wd.webhook {
+		if (scenario == "checkout" || scenario == "flow") && t.Shop && !wd.webhook {
 			r.Note = "webhook: not available"
 		}
 		if profDone != nil {
@@ -258,7 +304,7 @@ func takeProfile(addr, bin string, d time.Duration, workDir string) string {
 		return "profile failed: " + err.Error()
 	}
 	defer res.Body.Close()
-	path := filepath.Join(workDir, "cpu-checkout.pprof")
+	path := filepath.Join(workDir, fmt.Sprintf("cpu-%d.pprof", time.Now().UnixNano()))
 	f, err := os.Create(path)
 	if err != nil {
 		return "profile failed: " + err.Error()
@@ -301,8 +347,12 @@ func tableRow(r row) string {
 	if r.Note != "" {
 		e += " (" + r.Note + ")"
 	}
-	return fmt.Sprintf("%-12s %-11s %-6s %-6s %4d  %9.1f %8.1f %8.1f %8.1f  %8.1f %8.1f  %-13s  %s",
-		r.Scenario, r.Size, r.Sync, shortName(r.Target), r.Concurrency, r.OpsPerSec, r.P50ms, r.P95ms, r.P99ms,
+	load := strconv.Itoa(r.Concurrency)
+	if r.OfferedRate > 0 {
+		load = "r" + strconv.Itoa(r.OfferedRate)
+	}
+	return fmt.Sprintf("%-12s %-11s %-6s %-6s %4s  %9.1f %8.1f %8.1f %8.1f  %8.1f %8.1f  %-13s  %s",
+		r.Scenario, r.Size, r.Sync, shortName(r.Target), load, r.OpsPerSec, r.P50ms, r.P95ms, r.P99ms,
 		float64(r.PeakRSS)/(1<<20), float64(r.DataDir)/(1<<20), vs, e)
 }
 

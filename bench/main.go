@@ -40,8 +40,10 @@ func run(args []string) error {
 	sync := fs.String("sync", "full,normal", "SQLite synchronous modes to measure (the first is used for every size, the others for the first size)")
 	duration := fs.Duration("duration", 5*time.Second, "how long each row (or each fault's load) runs")
 
-	conc := fs.String("c", "1,8,32,128", "run: concurrency levels (clients)")
-	scenarios := fs.String("scenarios", "checkout,browse", "run: scenarios: checkout, browse (no total count), browse-total (with it)")
+	conc := fs.String("c", "1,8,32,128", "run: concurrency levels (clients) of the closed loop; empty for none")
+	rates := fs.String("rate", "", "run: offered rates (ops/s) of an open loop, after the closed loop's rows, e.g. 400")
+	scenarios := fs.String("scenarios", "checkout,browse", "run: scenarios: checkout (order + webhook), order (create only), "+
+		"flow (order + pay route at stripe-mock + webhook), browse (no total count), browse-total (with it)")
 	sizes := fs.String("sizes", "100,10000,100000,100/100000", "run: data sets, as products or products/existing orders")
 	profileAt := fs.Int("profile", 32, "run: take a CPU profile of pocketshop's checkout at this concurrency (0: none)")
 
@@ -87,9 +89,19 @@ func run(args []string) error {
 
 	switch cmd {
 	case "run":
-		cfg := runConfig{Duration: *duration, Scenarios: strings.Split(*scenarios, ","), Syncs: syncs, ProfileAt: *profileAt}
-		if cfg.Concurrency, err = parseInts(*conc); err != nil {
-			return fmt.Errorf("-c: %w", err)
+		cfg := runConfig{Duration: *duration, Scenarios: strings.Split(*scenarios, ","), Syncs: syncs, ProfileAt: *profileAt, Repo: repo}
+		if *conc != "" {
+			if cfg.Concurrency, err = parseInts(*conc); err != nil {
+				return fmt.Errorf("-c: %w", err)
+			}
+		}
+		if *rates != "" {
+			if cfg.Rates, err = parseInts(*rates); err != nil {
+				return fmt.Errorf("-rate: %w", err)
+			}
+		}
+		if len(cfg.Concurrency)+len(cfg.Rates) == 0 {
+			return fmt.Errorf("-c and -rate are both empty: nothing to measure")
 		}
 		if cfg.Sizes, err = parseSizes(*sizes); err != nil {
 			return fmt.Errorf("-sizes: %w", err)
@@ -136,7 +148,7 @@ func run(args []string) error {
 func summarizeRun(rep *report) {
 	fmt.Println()
 	for _, r := range rep.Rows {
-		if r.Target != "pocketshop" || r.Scenario != "checkout" {
+		if r.Target != "pocketshop" || r.Scenario != "checkout" || r.OfferedRate > 0 {
 			continue
 		}
 		if raw := rep.RawTPS[r.Sync]; raw > 0 && r.Size == rep.Config.Sizes[0] {
