@@ -112,10 +112,14 @@ type emailHooks struct {
 // bindEmailHooks queues an email after each order event and low stock
 // crossing is committed, lets the owner retry a failed email from the
 // dashboard, and runs the sender in the background of `serve`.
-func bindEmailHooks(app core.App, opts OutboxOptions) {
-	h := &emailHooks{opts: opts.withDefaults(), wake: make(chan struct{}, 1)}
+func newEmailHooks(opts OutboxOptions) *emailHooks {
+	return &emailHooks{opts: opts.withDefaults(), wake: make(chan struct{}, 1)}
+}
+
+func bindEmailHooks(app core.App, h *emailHooks) {
 	app.OnRecordCreate("order_events").BindFunc(h.onOrderEvent)
 	app.OnRecordAfterCreateSuccess("stock_movements").BindFunc(h.onStockMovement)
+	app.OnRecordAfterCreateSuccess("emails").BindFunc(h.onEmailQueued)
 	app.OnRecordUpdate("emails").BindFunc(onEmailRequeue)
 	if h.opts.Interval > 0 {
 		app.OnServe().BindFunc(h.startSender)
@@ -139,6 +143,29 @@ func (h *emailHooks) onOrderEvent(e *core.RecordEvent) error {
 }
 
 func (h *emailHooks) queueOrderEmails(app core.App, ev *core.Record) error {
+	order, err := app.FindRecordById("orders", ev.GetString("order"))
+	if err != nil {
+		return fmt.Errorf("find order of event %s: %w", ev.Id, err)
+	}
+	settings, err := LoadSettings(app)
+	if err != nil {
+		return err
+	}
+	emails, err := orderEmails(app, ev, order, settings)
+	if err != nil {
+		return err
+	}
+	for _, m := range emails {
+		if _, err := EnqueueEmail(app, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// orderEmails renders the emails (none, one, or the customer's and the
+// owner's) that order event ev of order sends.
+func orderEmails(app core.App, ev, order *core.Record, settings Settings) ([]Email, error) {
 	from, to := ev.GetString("from_status"), ev.GetString("to_status")
 	amount := int64(ev.GetInt("amount_cents"))
 
@@ -155,7 +182,7 @@ func (h *emailHooks) queueOrderEmails(app core.App, ev *core.Record) error {
 		// A partial refund; each one is its own event and its own email.
 		kind, key = mail.KindOrderPartiallyRefunded, "refund:"+ev.Id
 	case from == to:
-		return nil
+		return nil, nil
 	case to == shop.StatusPaid:
 		kind, key = mail.KindOrderPaid, "paid"
 	case to == shop.StatusFulfilled:
@@ -167,20 +194,12 @@ func (h *emailHooks) queueOrderEmails(app core.App, ev *core.Record) error {
 	case to == shop.StatusRefunded:
 		kind, key = mail.KindOrderRefunded, "refunded"
 	default:
-		return nil
+		return nil, nil
 	}
 
-	order, err := app.FindRecordById("orders", ev.GetString("order"))
-	if err != nil {
-		return fmt.Errorf("find order of event %s: %w", ev.Id, err)
-	}
-	settings, err := LoadSettings(app)
-	if err != nil {
-		return err
-	}
 	data, err := orderEmailData(app, order, settings)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	data.AmountCents = amount
 	data.Message = ev.GetString("message")
@@ -192,13 +211,19 @@ func (h *emailHooks) queueOrderEmails(app core.App, ev *core.Record) error {
 	}
 
 	prefix := "order:" + order.Id + ":"
-	if err := h.queue(app, kind, data.Order.Email, prefix+key, order.Id, data); err != nil {
-		return err
+	m, err := renderEmail(kind, data.Order.Email, prefix+key, order.Id, data)
+	if err != nil {
+		return nil, err
 	}
+	out := []Email{m}
 	if kind == mail.KindOrderPaid && settings.OwnerEmail != "" {
-		return h.queue(app, mail.KindOwnerOrderPaid, settings.OwnerEmail, prefix+"paid:owner", order.Id, data)
+		m, err := renderEmail(mail.KindOwnerOrderPaid, settings.OwnerEmail, prefix+"paid:owner", order.Id, data)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
 	}
-	return nil
+	return out, nil
 }
 
 // onStockMovement tells the owner when a product's stock crosses its low
@@ -237,44 +262,38 @@ func (h *emailHooks) queueLowStock(app core.App, mv *core.Record) error {
 		},
 		DashboardURL: appURL(app) + "/_/",
 	}
-	return h.queue(app, mail.KindLowStock, settings.OwnerEmail, "low_stock:"+product.Id+":"+mv.Id, "", data)
+	m, err := renderEmail(mail.KindLowStock, settings.OwnerEmail, "low_stock:"+product.Id+":"+mv.Id, "", data)
+	if err != nil {
+		return err
+	}
+	_, err = EnqueueEmail(app, m)
+	return err
 }
 
-// queue renders an email and adds it to the outbox (once per dedupe key),
-// then wakes the background sender.
-func (h *emailHooks) queue(app core.App, kind, to, dedupeKey, orderID string, data mail.Data) error {
+// renderEmail renders an email for the outbox.
+func renderEmail(kind, to, dedupeKey, orderID string, data mail.Data) (Email, error) {
 	m, err := mail.Render(kind, data)
 	if err != nil {
-		return err
+		return Email{}, err
 	}
-	added, err := EnqueueEmail(app, Email{
+	return Email{
 		To: to, Subject: m.Subject, Kind: kind, OrderID: orderID,
 		DedupeKey: dedupeKey, HTML: m.HTML, Text: m.Text,
-	})
-	if err != nil {
-		return err
+	}, nil
+}
+
+// onEmailQueued wakes the background sender once a queued email is
+// committed (before, it could not see it), whoever queued it: a record
+// save or the group-commit writer. Without SMTP settings a pass only notes
+// that on the queued emails, a write for every email queued (bench/ saw
+// it): the next tick does it.
+func (h *emailHooks) onEmailQueued(e *core.RecordEvent) error {
+	if e.Record.GetString("status") == emailQueued {
+		if _, ok := smtpConfig(e.App, 0); ok {
+			h.wakeSender()
+		}
 	}
-	if !added {
-		return nil
-	}
-	// Without SMTP settings a pass only notes that on the queued emails: a
-	// write for every email queued (bench/ saw it). The next tick does it.
-	if _, ok := smtpConfig(app, 0); !ok {
-		return nil
-	}
-	// Inside a transaction, wake the sender once the email is committed
-	// (before, it could not see it).
-	if tx := app.TxInfo(); tx != nil {
-		tx.OnComplete(func(txErr error) error {
-			if txErr == nil {
-				h.wakeSender()
-			}
-			return nil
-		})
-		return nil
-	}
-	h.wakeSender()
-	return nil
+	return e.Next()
 }
 
 // wakeSender asks the background sender for a pass now.

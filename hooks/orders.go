@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"reflect"
 	"slices"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	validation "github.com/go-ozzo/ozzo-validation/v4"
 	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/security"
 	"github.com/pocketbase/pocketbase/tools/types"
@@ -37,8 +39,9 @@ func bindOrderHooks(app core.App, s *shopHooks) {
 }
 
 // onOrderCreateRequest validates an order placed through the records API,
-// prices it from the catalog and reserves its stock in the transaction that
-// saves it: all of it or none of it.
+// prices it from the catalog and hands it to the group-commit writer, which
+// reserves its stock in the transaction that stores it: all of it or none
+// of it. It answers the request itself, as the records API would.
 func (s *shopHooks) onOrderCreateRequest(e *core.RecordRequestEvent) error {
 	info, err := e.RequestInfo()
 	if err != nil {
@@ -101,47 +104,39 @@ func (s *shopHooks) onOrderCreateRequest(e *core.RecordRequestEvent) error {
 	r.Set("token", security.RandomString(40))
 	r.Set("expires_at", now.Add(time.Duration(settings.ReservationMinutes)*time.Minute))
 
-	return e.App.RunInTransaction(func(txApp core.App) error {
-		e.App = txApp
+	// Priced and checked here from a read, so that most refusals never
+	// queue for the writer; the writer checks again what may have changed.
+	products, err := loadProducts(e.App, in.Lines)
+	if err != nil {
+		return e.InternalServerError("", err)
+	}
+	lines, err := shop.PriceLines(in.Lines, products)
+	if err != nil {
+		return orderBadRequest(e, shop.FieldErrors{"items": err.Error()})
+	}
+	for _, l := range lines {
+		if p := products[l.Product]; p.Stock < int64(l.Quantity) {
+			return orderBadRequest(e, shop.FieldErrors{"items": (&NotEnoughStockError{Product: p.Name, Left: int(p.Stock)}).Error()})
+		}
+	}
 
-		products, err := loadProducts(txApp, in.Lines)
-		if err != nil {
-			return e.InternalServerError("", err)
-		}
-		lines, err := shop.PriceLines(in.Lines, products)
-		if err != nil {
-			return orderBadRequest(e, shop.FieldErrors{"items": err.Error()})
-		}
-		totals := shop.Quote(lines, settings.ShippingRule())
-
-		number, err := nextOrderNumber(txApp)
-		if err != nil {
-			return e.InternalServerError("", err)
-		}
-		r.Set("number", number)
-		r.Set("items", lines)
-		r.Set("subtotal_cents", totals.SubtotalCents)
-		r.Set("shipping_cents", totals.ShippingCents)
-		r.Set("total_cents", totals.TotalCents)
-
-		if err := e.Next(); err != nil {
-			return err
-		}
-
-		if err := reserveLines(txApp, r.Id, lines); err != nil {
-			var short *NotEnoughStockError
-			if errors.As(err, &short) {
-				return orderBadRequest(e, shop.FieldErrors{"items": short.Error()})
-			}
-			return e.InternalServerError("", err)
-		}
-
-		actor := shop.ActorCustomer
-		if e.HasSuperuserAuth() {
-			actor = shop.ActorAdmin
-		}
-		return writeOrderEvent(txApp, r.Id, "", shop.StatusPending, actor, "Order placed.", 0)
-	})
+	actor := shop.ActorCustomer
+	if e.HasSuperuserAuth() {
+		actor = shop.ActorAdmin
+	}
+	// The order is written by the group-commit writer only (no record
+	// save): the before-save record hooks of orders do not run for it.
+	err = s.writer.Do(e.Request.Context(), s.placeOrderOp(r, in.Lines, settings, actor))
+	if refusal, ok := isRefusal(err); ok {
+		return orderBadRequest(e, shop.FieldErrors{refusal.field: refusal.message})
+	}
+	if err != nil {
+		return e.InternalServerError("", err)
+	}
+	if err := apis.EnrichRecord(e.RequestEvent, r); err != nil {
+		return e.InternalServerError("", err)
+	}
+	return e.JSON(http.StatusOK, r)
 }
 
 // onOrderUpdateRequest keeps the fields the server computes out of reach of

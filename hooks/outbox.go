@@ -38,12 +38,7 @@ func EnqueueEmail(app core.App, m Email) (bool, error) {
 	if exists > 0 {
 		return false, nil
 	}
-	r := core.NewRecord(col)
-	r.Load(map[string]any{
-		"to": m.To, "subject": m.Subject, "kind": m.Kind, "order": m.OrderID,
-		"dedupe_key": m.DedupeKey, "status": "queued", "attempts": 0,
-		"html": m.HTML, "text": m.Text,
-	})
+	r := emailRecord(col, m)
 	if err := app.Save(r); err != nil {
 		// Another writer queued the same key between the check and the
 		// insert: the unique index on dedupe_key keeps the one email.
@@ -65,4 +60,15 @@ func isDuplicateDedupeKey(err error) bool {
 	}
 	msg := strings.ToLower(err.Error())
 	return strings.Contains(msg, "unique constraint failed") && strings.Contains(msg, "dedupe_key")
+}
+
+// emailRecord is m as a new, queued row of the emails collection col.
+func emailRecord(col *core.Collection, m Email) *core.Record {
+	r := core.NewRecord(col)
+	r.Load(map[string]any{
+		"to": m.To, "subject": m.Subject, "kind": m.Kind, "order": m.OrderID,
+		"dedupe_key": m.DedupeKey, "status": "queued", "attempts": 0,
+		"html": m.HTML, "text": m.Text,
+	})
+	return r
 }

@@ -274,6 +274,20 @@ type eventOutcome struct {
 // recorded has no effect ("duplicate"). The webhook, reconciliation and the
 // pay route all go through here.
 func (s *shopHooks) processEvent(ctx context.Context, ev payments.Event) (string, error) {
+	// The paid transition of a pending order, the hot one, goes through the
+	// group-commit writer; every other event through a record-save
+	// transaction below. An order that moves between the read and the
+	// writer's check is decided again.
+	for range 5 {
+		result, handled, err := s.payPending(ctx, ev)
+		if errors.Is(err, errOrderChanged) {
+			continue
+		}
+		if handled || err != nil {
+			return result, err
+		}
+		break
+	}
 	var out eventOutcome
 	err := s.app.RunInTransaction(func(txApp core.App) error {
 		seen, err := txApp.CountRecords("payment_events", dbx.HashExp{"event_id": ev.ID})
@@ -314,6 +328,37 @@ func (s *shopHooks) processEvent(ctx context.Context, ev payments.Event) (string
 		}
 	}
 	return out.result, nil
+}
+
+// payPending marks paid, through the writer, the pending order a paid
+// Checkout Session event is for. handled is false when the event is
+// something else (or the order is not pending, or Stripe took another
+// amount): processEvent's transaction handles those.
+func (s *shopHooks) payPending(ctx context.Context, ev payments.Event) (result string, handled bool, err error) {
+	if ev.Type != payments.EventSessionCompleted && ev.Type != payments.EventSessionAsyncSucceeded ||
+		ev.Session == nil || !ev.Session.Paid() {
+		return "", false, nil
+	}
+	order, _ := findSessionOrder(s.app, ev.Session)
+	if order == nil || order.GetString("status") != shop.StatusPending ||
+		ev.Session.AmountTotal != int64(order.GetInt("total_cents")) || ev.Session.Currency != order.GetString("currency") {
+		return "", false, nil
+	}
+	settings, err := LoadSettings(s.app)
+	if err != nil {
+		return "", false, err
+	}
+	var duplicate bool
+	err = s.writer.Do(ctx, s.markPaidOp(order, ev.ID, ev.Type, ev.Session.ID, ev.Session.PaymentIntent, settings, &duplicate))
+	switch {
+	case errors.Is(err, errOrderChanged):
+		return "", false, err
+	case err != nil:
+		return "", false, fmt.Errorf("process stripe event %s (%s): %w", ev.ID, ev.Type, err)
+	case duplicate:
+		return resultDuplicate, true, nil
+	}
+	return resultApplied, true, nil
 }
 
 // applyEvent applies one event inside txApp's transaction.
@@ -385,14 +430,11 @@ func (s *shopHooks) markPaid(txApp core.App, order *core.Record, sess payments.S
 			shop.FormatCents(sess.AmountTotal, sess.Currency), shop.FormatCents(total, currency))}, nil
 	}
 
-	setPayment := func(r *core.Record) {
-		r.Set("stripe_payment_intent", sess.PaymentIntent)
-		r.Set("stripe_session_id", sess.ID)
-	}
 	switch status := order.GetString("status"); status {
 	case shop.StatusPending:
-		_, err := MoveOrder(txApp, order.Id, shop.StatusPaid, shop.ActorStripe, "Paid with Stripe.", setPayment)
-		return eventOutcome{order: order.Id, result: resultApplied}, err
+		// Only the writer moves a pending order to paid (payPending): this
+		// order kept changing under it. Stripe delivers the event again.
+		return eventOutcome{}, &retryLaterError{reason: "order " + order.Id + " keeps changing"}
 
 	case shop.StatusExpired, shop.StatusCancelled:
 		return s.latePayment(txApp, order, sess)

@@ -7,9 +7,11 @@ package hooks
 import (
 	"time"
 
+	"pocketshop/internal/groupcommit"
 	"pocketshop/internal/payments"
 
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
 )
 
 // Deps are the outside parts the hooks use. The zero value is valid: it uses
@@ -31,11 +33,19 @@ type shopHooks struct {
 	app    core.App
 	now    func() time.Time
 	stripe payments.Provider // nil when payments are not configured
+	// writer carries order create and the Stripe paid transition.
+	writer *groupcommit.Writer
+	emails *emailHooks
 }
 
 // Register binds every pocketshop hook and route to app.
 func Register(app core.App, deps Deps) {
 	s := newShopHooks(app, deps)
+	outbox := deps.Outbox
+	if outbox.Now == nil {
+		outbox.Now = s.now
+	}
+	s.emails = newEmailHooks(outbox)
 
 	bindSettingsCache(app)
 	bindInventoryHooks(app, s)
@@ -45,16 +55,12 @@ func Register(app core.App, deps Deps) {
 	bindAbuseLimits(app)
 	bindGracefulShutdown(app)
 	bindJobs(app, s, deps.Jobs)
-
-	outbox := deps.Outbox
-	if outbox.Now == nil {
-		outbox.Now = s.now
-	}
-	bindEmailHooks(app, outbox)
+	bindEmailHooks(app, s.emails)
+	bindWriter(app, s.writer)
 }
 
 func newShopHooks(app core.App, deps Deps) *shopHooks {
-	s := &shopHooks{app: app, now: deps.Now}
+	s := &shopHooks{app: app, now: deps.Now, writer: groupcommit.New(app)}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -62,4 +68,10 @@ func newShopHooks(app core.App, deps Deps) *shopHooks {
 		s.stripe = payments.New(deps.Payments)
 	}
 	return s
+}
+
+// nowDateTime is the hooks' clock as a PocketBase date.
+func (s *shopHooks) nowDateTime() types.DateTime {
+	now, _ := types.ParseDateTime(s.now().UTC())
+	return now
 }
