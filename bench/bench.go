@@ -76,6 +76,12 @@ type runConfig struct {
 	ProfileAt int `json:"profile_at"`
 	// Repo is the repository, where the flow scenario finds stripe-mock.
 	Repo string `json:"-"`
+	// Before, when set, is pocketshop built from an earlier commit
+	// (-before REF), measured beside the current one in every round.
+	Before *target `json:"before,omitempty"`
+	// Rounds repeats every measurement, the targets interleaved in each
+	// round, so that a drift of the machine's speed hits them alike.
+	Rounds int `json:"rounds"`
 }
 
 // row is one measured run: one server, scenario, size, sync mode and
@@ -86,6 +92,7 @@ type row struct {
 	Size        size   `json:"size"`
 	Sync        string `json:"sync"`
 	Concurrency int    `json:"concurrency"`
+	Round       int    `json:"round"`
 	loadResult
 	PeakRSS  int64   `json:"peak_rss_bytes"`
 	DataDir  int64   `json:"data_dir_bytes"`
@@ -128,46 +135,55 @@ func benchRun(ctx context.Context, cfg runConfig, shop, bare target, workDir str
 		fmt.Fprintf(w, "raw SQLite write transactions/s (synchronous=%s, one row each): %.0f\n", sync, tps)
 	}
 
+	targets := []target{bare}
+	if cfg.Before != nil {
+		targets = append(targets, *cfg.Before)
+	}
+	targets = append(targets, shop)
+
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, tableHeader())
-	for i, sz := range cfg.Sizes {
-		syncs := cfg.Syncs
-		if i > 0 {
-			syncs = syncs[:1]
-		}
-		for _, sync := range syncs {
-			for _, scenario := range cfg.Scenarios {
-				var bareRows []row
-				for _, t := range []target{bare, shop} {
-					if !t.Shop && scenario == "flow" {
-						continue // bare PocketBase has no pay route or webhook
-					}
-					profile := 0
-					if t.Shop && profiled(scenario) && i == 0 && sync == cfg.Syncs[0] {
-						profile = cfg.ProfileAt
-					}
-					rows, inv, prof, err := measure(ctx, t, scenario, sz, sync, cfg, profile, workDir)
-					if err != nil {
-						return rep, err
-					}
-					for j := range rows {
-						if t.Shop && j < len(bareRows) {
-							rows[j].RatioOps = ratio(rows[j].OpsPerSec, bareRows[j].OpsPerSec)
-							rows[j].RatioP99 = ratio(rows[j].P99ms, bareRows[j].P99ms)
+	for round := 1; round <= max(1, cfg.Rounds); round++ {
+		for i, sz := range cfg.Sizes {
+			syncs := cfg.Syncs
+			if i > 0 {
+				syncs = syncs[:1]
+			}
+			for _, sync := range syncs {
+				for _, scenario := range cfg.Scenarios {
+					var bareRows []row
+					for _, t := range targets {
+						if !t.Shop && scenario == "flow" {
+							continue // bare PocketBase has no pay route or webhook
 						}
-						fmt.Fprintln(w, tableRow(rows[j]))
-					}
-					if !t.Shop {
-						bareRows = rows
-					}
-					rep.Rows = append(rep.Rows, rows...)
-					rep.Invariants = append(rep.Invariants, inv)
-					if prof != "" {
-						rep.Profile += scenario + " " + prof
-					}
-					for _, c := range inv.Checks {
-						if c.Status != pass {
-							fmt.Fprintf(w, "      invariant %s/%s/%s: %s\n", t.Name, scenario, sz, strings.TrimSpace(c.String()))
+						profile := 0
+						if t.Shop && profiled(scenario) && i == 0 && sync == cfg.Syncs[0] && round == 1 {
+							profile = cfg.ProfileAt
+						}
+						rows, inv, prof, err := measure(ctx, t, scenario, sz, sync, cfg, profile, workDir, round)
+						if err != nil {
+							return rep, err
+						}
+						for j := range rows {
+							rows[j].Round = round
+							if t.Shop && j < len(bareRows) {
+								rows[j].RatioOps = ratio(rows[j].OpsPerSec, bareRows[j].OpsPerSec)
+								rows[j].RatioP99 = ratio(rows[j].P99ms, bareRows[j].P99ms)
+							}
+							fmt.Fprintln(w, tableRow(rows[j]))
+						}
+						if !t.Shop {
+							bareRows = rows
+						}
+						rep.Rows = append(rep.Rows, rows...)
+						rep.Invariants = append(rep.Invariants, inv)
+						if prof != "" {
+							rep.Profile += t.Name + " " + scenario + " " + prof
+						}
+						for _, c := range inv.Checks {
+							if c.Status != pass {
+								fmt.Fprintf(w, "      invariant %s/%s/%s: %s\n", t.Name, scenario, sz, strings.TrimSpace(c.String()))
+							}
 						}
 					}
 				}
@@ -191,9 +207,9 @@ func ratio(a, b float64) float64 {
 
 // measure starts t on a fresh data dir seeded with sz, runs scenario at each
 // concurrency, stops it and checks the invariants.
-func measure(ctx context.Context, t target, scenario string, sz size, sync string, cfg runConfig, profileAt int, workDir string) ([]row, invariantRun, string, error) {
+func measure(ctx context.Context, t target, scenario string, sz size, sync string, cfg runConfig, profileAt int, workDir string, round int) ([]row, invariantRun, string, error) {
 	inv := invariantRun{Target: t.Name, Scenario: scenario, Size: sz, Sync: sync}
-	dir := filepath.Join(workDir, fmt.Sprintf("%s-%s-%s-%s", t.Name, scenario, strings.ReplaceAll(sz.String(), "/", "o"), sync))
+	dir := filepath.Join(workDir, fmt.Sprintf("%s-%s-%s-%s-r%d", t.Name, scenario, strings.ReplaceAll(sz.String(), "/", "o"), sync, round))
 	srv, err := newServer(t, dir, sync)
 	if err != nil {
 		return nil, inv, "", err
@@ -214,7 +230,8 @@ func measure(ctx context.Context, t target, scenario string, sz size, sync strin
 			return nil, inv, "", err
 		}
 		defer mock.stop()
-		env = append(env, "STRIPE_API_BASE="+mock.url)
+		// stripe-mock refuses a key with more than one underscore
+		env = append(env, "STRIPE_API_BASE="+mock.url, "STRIPE_SECRET_KEY=sk_test_pocketshopbench")
 	}
 	var pprofAddr string
 	if profileAt > 0 {

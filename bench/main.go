@@ -45,6 +45,8 @@ func run(args []string) error {
 	scenarios := fs.String("scenarios", "checkout,browse", "run: scenarios: checkout (order + webhook), order (create only), "+
 		"flow (order + pay route at stripe-mock + webhook), browse (no total count), browse-total (with it)")
 	sizes := fs.String("sizes", "100,10000,100000,100/100000", "run: data sets, as products or products/existing orders")
+	before := fs.String("before", "", "run: also measure pocketshop built from this git ref (e.g. main) as target \"before\", interleaved with the current one")
+	rounds := fs.Int("rounds", 1, "run: repeat every row this many times, the targets interleaved in each round")
 	profileAt := fs.Int("profile", 32, "run: take a CPU profile of pocketshop's checkout at this concurrency (0: none)")
 
 	products := fs.Int("products", 100, "faults: catalog size")
@@ -89,7 +91,16 @@ func run(args []string) error {
 
 	switch cmd {
 	case "run":
-		cfg := runConfig{Duration: *duration, Scenarios: strings.Split(*scenarios, ","), Syncs: syncs, ProfileAt: *profileAt, Repo: repo}
+		cfg := runConfig{Duration: *duration, Scenarios: strings.Split(*scenarios, ","), Syncs: syncs, ProfileAt: *profileAt,
+			Repo: repo, Rounds: *rounds}
+		if *before != "" {
+			fmt.Printf("building pocketshop at %s ...\n", *before)
+			t, err := buildAt(repo, *before, filepath.Join(workDir, "before"))
+			if err != nil {
+				return err
+			}
+			cfg.Before = &t
+		}
 		if *conc != "" {
 			if cfg.Concurrency, err = parseInts(*conc); err != nil {
 				return fmt.Errorf("-c: %w", err)
@@ -109,6 +120,7 @@ func run(args []string) error {
 		rep, err := benchRun(ctx, cfg, shop, bare, workDir, os.Stdout)
 		if rep != nil {
 			summarizeRun(rep)
+			summarizeRounds(rep)
 			if werr := writeJSON(resultsDir, "run-"+stamp, rep); werr != nil && err == nil {
 				err = werr
 			}
