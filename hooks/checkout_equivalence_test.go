@@ -440,3 +440,33 @@ func TestStripePaidEquivalence(t *testing.T) {
 	}
 	shoptest.CheckLedger(t, s.app)
 }
+
+// TestOrderCreateWithClientChosenID pins what PocketBase's records API
+// allows every collection: a client may choose a new record's id; a
+// malformed or taken one is a 400 that writes nothing.
+func TestOrderCreateWithClientChosenID(t *testing.T) {
+	t.Parallel()
+	s := newCheckoutShop(t)
+	place := func(id string) shoptest.Response {
+		return shoptest.Do(t, s.srv, http.MethodPost, "/api/collections/orders/records", "", map[string]any{
+			"id": id, "email": "ann@example.com", "payment_method": "manual",
+			"items": []map[string]any{{"product": s.pen.Id, "quantity": 1}},
+		})
+	}
+	if res := place("myorder00000001"); res.Status != http.StatusOK || res.Body["id"] != "myorder00000001" {
+		t.Fatalf("chosen id: %d %s", res.Status, res.Raw)
+	}
+	for _, id := range []string{"myorder00000001", "MYORDER00000001", "bad id!", "short"} {
+		res := place(id)
+		if res.Status != http.StatusBadRequest {
+			t.Errorf("id %q: %d %s, want 400", id, res.Status, res.Raw)
+		}
+	}
+	if n := shoptest.Count(t, s.app, "orders"); n != 1 {
+		t.Errorf("orders: %d, want 1", n)
+	}
+	if got := shoptest.Stock(t, s.app, s.pen.Id); got != 49 {
+		t.Errorf("stock %d, want 49", got)
+	}
+	shoptest.CheckLedger(t, s.app)
+}

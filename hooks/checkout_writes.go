@@ -45,10 +45,22 @@ func (r *orderRefusal) Error() string { return r.message }
 // token, currency and reservation set): it re-reads and prices its
 // products, checks their stock, takes the next order number and writes the
 // order, each line's reservation with its ledger row, the order_events row
-// and the customer's email. With requested lines req, for actor.
-func (s *shopHooks) placeOrderOp(r *core.Record, req []shop.Line, settings Settings, actor string) groupcommit.Op {
+// and the customer's email. With requested lines req, for actor. clientID
+// says the client chose r's id, which may be taken.
+func (s *shopHooks) placeOrderOp(r *core.Record, clientID bool, req []shop.Line, settings Settings, actor string) groupcommit.Op {
 	return func(tx *groupcommit.Tx) error {
 		app := tx.App
+		if clientID {
+			var taken int
+			err := app.DB().NewQuery("SELECT COUNT(*) FROM {{orders}} WHERE [[id]] = {:id} COLLATE NOCASE").
+				Bind(dbx.Params{"id": r.Id}).Row(&taken)
+			if err != nil {
+				return fmt.Errorf("check order id %s: %w", r.Id, err)
+			}
+			if taken > 0 {
+				return groupcommit.Refuse(&orderRefusal{"id", "The record primary key is invalid or already exists."})
+			}
+		}
 		products, err := loadProducts(app, req)
 		if err != nil {
 			return err

@@ -120,13 +120,22 @@ func (s *shopHooks) onOrderCreateRequest(e *core.RecordRequestEvent) error {
 		}
 	}
 
+	// PocketBase lets a client choose a new record's id; its save would
+	// validate it, the writer's plain INSERT does not.
+	clientID := r.Id != ""
+	if clientID {
+		if err := r.Collection().Fields.GetByName(core.FieldNameId).ValidateValue(e.Request.Context(), e.App, r); err != nil {
+			return orderBadRequest(e, shop.FieldErrors{"id": err.Error()})
+		}
+	}
+
 	actor := shop.ActorCustomer
 	if e.HasSuperuserAuth() {
 		actor = shop.ActorAdmin
 	}
 	// The order is written by the group-commit writer only (no record
 	// save): the before-save record hooks of orders do not run for it.
-	err = s.writer.Do(e.Request.Context(), s.placeOrderOp(r, in.Lines, settings, actor))
+	err = s.writer.Do(e.Request.Context(), s.placeOrderOp(r, clientID, in.Lines, settings, actor))
 	if refusal, ok := isRefusal(err); ok {
 		return orderBadRequest(e, shop.FieldErrors{refusal.field: refusal.message})
 	}
