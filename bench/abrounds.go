@@ -40,7 +40,7 @@ func summarizeRounds(rep *report) {
 	type key struct {
 		scenario, size, sync, load string
 	}
-	type cell struct{ ops, p99, vsBare, vsBefore []float64 }
+	type cell struct{ ops, p99, cpu, vsBare, vsBefore []float64 }
 	cells := map[key]map[string]*cell{}
 	var keys []key
 	find := func(k key, target string, round int) *row {
@@ -66,6 +66,7 @@ func summarizeRounds(rep *report) {
 		}
 		c.ops = append(c.ops, r.OpsPerSec)
 		c.p99 = append(c.p99, r.P99ms)
+		c.cpu = append(c.cpu, r.CPUmsPerOp)
 		if b := find(k, "bare", r.Round); b != nil && r.Target != "bare" {
 			c.vsBare = append(c.vsBare, r.OpsPerSec/b.OpsPerSec)
 		}
@@ -75,15 +76,15 @@ func summarizeRounds(rep *report) {
 	}
 	fmt.Println()
 	fmt.Printf("medians over %d round(s):\n", max(1, rep.Config.Rounds))
-	fmt.Printf("%-10s %-6s %-6s %-6s %-7s %9s %9s %9s %9s\n", "scenario", "size", "sync", "load", "target", "ops/s", "p99 ms", "vs bare", "vs before")
+	fmt.Printf("%-10s %-6s %-6s %-6s %-7s %9s %9s %9s %9s %9s\n", "scenario", "size", "sync", "load", "target", "ops/s", "p99 ms", "cpu ms/op", "vs bare", "vs before")
 	for _, k := range keys {
 		for _, t := range []string{"bare", "before", "pocketshop"} {
 			c := cells[k][t]
 			if c == nil {
 				continue
 			}
-			fmt.Printf("%-10s %-6s %-6s %-6s %-7s %9.1f %9.1f %9s %9s\n", k.scenario, k.size, k.sync, k.load, shortName(t),
-				median(c.ops), median(c.p99), ratioText(c.vsBare), ratioText(c.vsBefore))
+			fmt.Printf("%-10s %-6s %-6s %-6s %-7s %9.1f %9.1f %9.2f %9s %9s\n", k.scenario, k.size, k.sync, k.load, shortName(t),
+				median(c.ops), median(c.p99), median(c.cpu), ratioText(c.vsBare), ratioText(c.vsBefore))
 		}
 	}
 }

@@ -288,12 +288,16 @@ func measure(ctx context.Context, t target, scenario string, sz size, sync strin
 			profDone = make(chan string, 1)
 			go func() { profDone <- takeProfile(pprofAddr, t.Bin, cfg.Duration, workDir) }()
 		}
+		cpu0 := srv.cpuTime()
 		var res loadResult
 		if conc > 0 {
 			res = runLoad(ctx, conc, cfg.Duration, uint64(conc), fn)
 		} else {
 			res = runOpenLoop(ctx, -conc, cfg.Duration, uint64(-conc), fn)
 			conc = 0
+		}
+		if res.Ops > 0 {
+			res.CPUmsPerOp = float64((srv.cpuTime() - cpu0).Microseconds()) / 1000 / float64(res.Ops)
 		}
 		r := row{Scenario: scenario, Target: t.Name, Size: sz, Sync: sync, Concurrency: conc, loadResult: res,
 			PeakRSS: srv.peakRSS(), DataDir: dirSize(dir)}
@@ -344,8 +348,8 @@ func takeProfile(addr, bin string, d time.Duration, workDir string) string {
 }
 
 func tableHeader() string {
-	return fmt.Sprintf("%-12s %-11s %-6s %-6s %4s  %9s %8s %8s %8s  %8s %8s  %-13s  %s",
-		"scenario", "size", "sync", "target", "conc", "ops/s", "p50 ms", "p95 ms", "p99 ms", "RSS MB", "data MB", "vs bare ops/p99", "errors")
+	return fmt.Sprintf("%-12s %-11s %-6s %-6s %4s  %9s %8s %8s %8s %7s  %8s %8s  %-13s  %s",
+		"scenario", "size", "sync", "target", "conc", "ops/s", "p50 ms", "p95 ms", "p99 ms", "cpu/op", "RSS MB", "data MB", "vs bare ops/p99", "errors")
 }
 
 func tableRow(r row) string {
@@ -368,8 +372,8 @@ func tableRow(r row) string {
 	if r.OfferedRate > 0 {
 		load = "r" + strconv.Itoa(r.OfferedRate)
 	}
-	return fmt.Sprintf("%-12s %-11s %-6s %-6s %4s  %9.1f %8.1f %8.1f %8.1f  %8.1f %8.1f  %-13s  %s",
-		r.Scenario, r.Size, r.Sync, shortName(r.Target), load, r.OpsPerSec, r.P50ms, r.P95ms, r.P99ms,
+	return fmt.Sprintf("%-12s %-11s %-6s %-6s %4s  %9.1f %8.1f %8.1f %8.1f %7.2f  %8.1f %8.1f  %-13s  %s",
+		r.Scenario, r.Size, r.Sync, shortName(r.Target), load, r.OpsPerSec, r.P50ms, r.P95ms, r.P99ms, r.CPUmsPerOp,
 		float64(r.PeakRSS)/(1<<20), float64(r.DataDir)/(1<<20), vs, e)
 }
 

@@ -25,6 +25,8 @@ type loadResult struct {
 	// OfferedRate is the fixed arrival rate (ops/s) of an open-loop run;
 	// 0 for a closed loop of clients. OpsPerSec is then the achieved rate.
 	OfferedRate int `json:"offered_rate,omitempty"`
+	// CPUmsPerOp is the server's CPU time (user + system) per op, in ms.
+	CPUmsPerOp float64 `json:"server_cpu_ms_per_op"`
 }
 
 // runLoad runs op from conc workers until d has passed and measures each
