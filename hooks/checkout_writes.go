@@ -3,6 +3,9 @@ package hooks
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 
 	"pocketshop/internal/groupcommit"
 	"pocketshop/internal/shop"
@@ -41,13 +44,55 @@ type orderRefusal struct {
 
 func (r *orderRefusal) Error() string { return r.message }
 
-// placeOrderOp writes the prepared order r (every client field, status,
-// token, currency and reservation set): it re-reads and prices its
-// products, checks their stock, takes the next order number and writes the
-// order, each line's reservation with its ledger row, the order_events row
-// and the customer's email. With requested lines req, for actor. clientID
-// says the client chose r's id, which may be taken.
-func (s *shopHooks) placeOrderOp(r *core.Record, clientID bool, req []shop.Line, settings Settings, actor string) groupcommit.Op {
+// numberPlaceholder stands for the order number in the emails rendered
+// before the writer gives the order its number; the writer puts the number
+// in (rendering is the costliest part of an order's writes, and the writer
+// runs one order at a time).
+const numberPlaceholder = 9876543210123
+
+// placedOrder is an order prepared for the writer: the record with every
+// field but its number, its lines as priced, its order_events row and its
+// emails rendered with numberPlaceholder.
+type placedOrder struct {
+	order  *core.Record
+	lines  []shop.OrderLine
+	event  *core.Record
+	emails []Email
+}
+
+// preparePlacedOrder prices order r (client fields, status, token, currency
+// and reservation set) with lines and renders what it sends, for actor.
+func (s *shopHooks) preparePlacedOrder(app core.App, r *core.Record, lines []shop.OrderLine, settings Settings, actor string) (*placedOrder, error) {
+	if r.Id == "" {
+		r.Id = core.GenerateDefaultRandomId()
+	}
+	setPriced(r, lines, shop.Quote(lines, settings.ShippingRule()), numberPlaceholder)
+	ev, err := newOrderEvent(app, r.Id, "", shop.StatusPending, actor, "Order placed.", 0)
+	if err != nil {
+		return nil, err
+	}
+	emails, err := orderEmails(app, ev, r, settings)
+	if err != nil {
+		return nil, err
+	}
+	return &placedOrder{order: r, lines: lines, event: ev, emails: emails}, nil
+}
+
+func setPriced(r *core.Record, lines []shop.OrderLine, totals shop.Totals, number int) {
+	r.Set("number", number)
+	r.Set("items", lines)
+	r.Set("subtotal_cents", totals.SubtotalCents)
+	r.Set("shipping_cents", totals.ShippingCents)
+	r.Set("total_cents", totals.TotalCents)
+}
+
+// placeOrderOp writes the prepared order p: it re-reads and prices its
+// requested lines req, checks their stock, takes the next order number and
+// writes the order, each line's reservation with its ledger row, the
+// order_events row and the emails. clientID says the client chose the
+// order's id, which may be taken.
+func (s *shopHooks) placeOrderOp(p *placedOrder, clientID bool, req []shop.Line, settings Settings) groupcommit.Op {
+	r := p.order
 	return func(tx *groupcommit.Tx) error {
 		app := tx.App
 		if clientID {
@@ -61,7 +106,7 @@ func (s *shopHooks) placeOrderOp(r *core.Record, clientID bool, req []shop.Line,
 				return groupcommit.Refuse(&orderRefusal{"id", "The record primary key is invalid or already exists."})
 			}
 		}
-		products, err := loadProducts(app, req)
+		products, err := loadStock(app, req)
 		if err != nil {
 			return err
 		}
@@ -75,16 +120,21 @@ func (s *shopHooks) placeOrderOp(r *core.Record, clientID bool, req []shop.Line,
 			}
 		}
 		// Checked: from here on every write must succeed.
-		totals := shop.Quote(lines, settings.ShippingRule())
 		number, err := nextOrderNumber(app)
 		if err != nil {
 			return err
 		}
-		r.Set("number", number)
-		r.Set("items", lines)
-		r.Set("subtotal_cents", totals.SubtotalCents)
-		r.Set("shipping_cents", totals.ShippingCents)
-		r.Set("total_cents", totals.TotalCents)
+		emails := p.emails
+		if slices.Equal(lines, p.lines) {
+			emails = withNumber(emails, number)
+			r.Set("number", number)
+		} else {
+			// The catalog changed since the request priced the order.
+			setPriced(r, lines, shop.Quote(lines, settings.ShippingRule()), number)
+			if emails, err = orderEmails(app, p.event, r, settings); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.Insert(r, false); err != nil {
 			return err
 		}
@@ -119,23 +169,34 @@ func (s *shopHooks) placeOrderOp(r *core.Record, clientID bool, req []shop.Line,
 			}
 		}
 
-		ev, err := newOrderEvent(app, r.Id, "", shop.StatusPending, actor, "Order placed.", 0)
-		if err != nil {
+		if _, err := tx.Insert(p.event, false); err != nil {
 			return err
 		}
-		if _, err := tx.Insert(ev, false); err != nil {
-			return err
-		}
-		return insertOrderEmails(tx, ev, r, settings)
+		return insertEmails(tx, emails)
 	}
 }
 
-// markPaidOp moves the pending order read as `read` to paid for Stripe
-// session sess, unless Stripe's event eventID was recorded already (then
+// withNumber puts the order number into emails rendered with
+// numberPlaceholder.
+func withNumber(emails []Email, number int) []Email {
+	ph, n := strconv.Itoa(numberPlaceholder), strconv.Itoa(number)
+	out := make([]Email, len(emails))
+	for i, m := range emails {
+		m.Subject = strings.ReplaceAll(m.Subject, ph, n)
+		m.HTML = strings.ReplaceAll(m.HTML, ph, n)
+		m.Text = strings.ReplaceAll(m.Text, ph, n)
+		out[i] = m
+	}
+	return out
+}
+
+// markPaidOp moves the pending order read as `read` (with its paid fields
+// set: status, paid_at, the Stripe ids) to paid, writing order event ev and
+// the emails it sends, unless Stripe's event eventID was recorded already (then
 // *duplicate is set and nothing is written) or the order changed since it
 // was read (errOrderChanged: the caller decides again). It writes the order,
 // its order_events row, the paid emails and the payment_events row.
-func (s *shopHooks) markPaidOp(read *core.Record, eventID, eventType, sessionID, paymentIntent string, settings Settings, duplicate *bool) groupcommit.Op {
+func (s *shopHooks) markPaidOp(read *core.Record, eventID, eventType, sessionID, paymentIntent string, ev *core.Record, emails []Email, duplicate *bool) groupcommit.Op {
 	return func(tx *groupcommit.Tx) error {
 		app := tx.App
 		*duplicate = false
@@ -163,7 +224,7 @@ func (s *shopHooks) markPaidOp(read *core.Record, eventID, eventType, sessionID,
 				[[stripe_session_id]] = {:session}, [[updated]] = {:now}
 			WHERE [[id]] = {:id} AND [[status]] = {:pending} AND [[updated]] = {:readUpdated}`,
 			dbx.Params{
-				"paid": shop.StatusPaid, "paidAt": s.nowDateTime().String(), "pi": paymentIntent, "session": sessionID,
+				"paid": shop.StatusPaid, "paidAt": read.GetDateTime("paid_at").String(), "pi": paymentIntent, "session": sessionID,
 				"now": groupcommit.Now(), "id": read.Id, "pending": shop.StatusPending,
 				"readUpdated": read.GetDateTime("updated").String(),
 			})
@@ -174,14 +235,10 @@ func (s *shopHooks) markPaidOp(read *core.Record, eventID, eventType, sessionID,
 			return groupcommit.Refuse(errOrderChanged)
 		}
 
-		ev, err := newOrderEvent(app, order.Id, shop.StatusPending, shop.StatusPaid, shop.ActorStripe, "Paid with Stripe.", 0)
-		if err != nil {
-			return err
-		}
 		if _, err := tx.Insert(ev, false); err != nil {
 			return err
 		}
-		if err := insertOrderEmails(tx, ev, order, settings); err != nil {
+		if err := insertEmails(tx, emails); err != nil {
 			return err
 		}
 		pe, err := newPaymentEvent(app, eventID, eventType, order.Id, resultApplied, "")
@@ -197,13 +254,8 @@ func (s *shopHooks) markPaidOp(read *core.Record, eventID, eventType, sessionID,
 // edited) after the webhook read it.
 var errOrderChanged = errors.New("the order changed since it was read")
 
-// insertOrderEmails queues the emails order event ev sends, once per dedupe
-// key.
-func insertOrderEmails(tx *groupcommit.Tx, ev, order *core.Record, settings Settings) error {
-	emails, err := orderEmails(tx.App, ev, order, settings)
-	if err != nil {
-		return err
-	}
+// insertEmails queues emails, once per dedupe key.
+func insertEmails(tx *groupcommit.Tx, emails []Email) error {
 	col, err := tx.App.FindCachedCollectionByNameOrId("emails")
 	if err != nil {
 		return err
@@ -251,4 +303,31 @@ func isRefusal(err error) (*orderRefusal, bool) {
 	var r *orderRefusal
 	ok := errors.As(err, &r)
 	return r, ok
+}
+
+// loadStock reads, in the writer's transaction, what pricing and the stock
+// check need of the products req asks for, with one plain SELECT.
+func loadStock(app core.App, req []shop.Line) (map[string]shop.Product, error) {
+	ids := make([]any, len(req))
+	for i, l := range req {
+		ids[i] = l.Product
+	}
+	var rows []struct {
+		ID     string `db:"id"`
+		Name   string `db:"name"`
+		SKU    string `db:"sku"`
+		Price  int64  `db:"price_cents"`
+		Stock  int64  `db:"stock"`
+		Active bool   `db:"active"`
+	}
+	err := app.DB().Select("id", "name", "sku", "price_cents", "stock", "active").From("products").
+		Where(dbx.In("id", ids...)).All(&rows)
+	if err != nil {
+		return nil, fmt.Errorf("load products: %w", err)
+	}
+	products := make(map[string]shop.Product, len(rows))
+	for _, r := range rows {
+		products[r.ID] = shop.Product{ID: r.ID, Name: r.Name, SKU: r.SKU, UnitPriceCents: r.Price, Stock: r.Stock, Active: r.Active}
+	}
+	return products, nil
 }

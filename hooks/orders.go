@@ -133,9 +133,13 @@ func (s *shopHooks) onOrderCreateRequest(e *core.RecordRequestEvent) error {
 	if e.HasSuperuserAuth() {
 		actor = shop.ActorAdmin
 	}
+	placed, err := s.preparePlacedOrder(e.App, r, lines, settings, actor)
+	if err != nil {
+		return e.InternalServerError("", err)
+	}
 	// The order is written by the group-commit writer only (no record
 	// save): the before-save record hooks of orders do not run for it.
-	err = s.writer.Do(e.Request.Context(), s.placeOrderOp(r, clientID, in.Lines, settings, actor))
+	err = s.writer.Do(e.Request.Context(), s.placeOrderOp(placed, clientID, in.Lines, settings))
 	if refusal, ok := isRefusal(err); ok {
 		return orderBadRequest(e, shop.FieldErrors{refusal.field: refusal.message})
 	}

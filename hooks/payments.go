@@ -348,8 +348,23 @@ func (s *shopHooks) payPending(ctx context.Context, ev payments.Event) (result s
 	if err != nil {
 		return "", false, err
 	}
+	// Rendered here, from the order as it will be once paid; the writer
+	// writes it only if the order is still as read.
+	paid := order.Fresh()
+	paid.Set("status", shop.StatusPaid)
+	paid.Set("paid_at", s.nowDateTime())
+	paid.Set("stripe_payment_intent", ev.Session.PaymentIntent)
+	paid.Set("stripe_session_id", ev.Session.ID)
+	orderEv, err := newOrderEvent(s.app, order.Id, shop.StatusPending, shop.StatusPaid, shop.ActorStripe, "Paid with Stripe.", 0)
+	if err != nil {
+		return "", false, err
+	}
+	emails, err := orderEmails(s.app, orderEv, paid, settings)
+	if err != nil {
+		return "", false, err
+	}
 	var duplicate bool
-	err = s.writer.Do(ctx, s.markPaidOp(order, ev.ID, ev.Type, ev.Session.ID, ev.Session.PaymentIntent, settings, &duplicate))
+	err = s.writer.Do(ctx, s.markPaidOp(paid, ev.ID, ev.Type, ev.Session.ID, ev.Session.PaymentIntent, orderEv, emails, &duplicate))
 	switch {
 	case errors.Is(err, errOrderChanged):
 		return "", false, err
