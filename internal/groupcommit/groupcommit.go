@@ -74,7 +74,6 @@ type Writer struct {
 
 // request is one Do waiting for its batch.
 type request struct {
-	ctx    context.Context
 	op     Op
 	result chan outcome
 }
@@ -91,9 +90,11 @@ func New(app core.App) *Writer {
 
 // Do runs op in the next group commit and returns once it is committed (or
 // refused, or failed), after firing the after-success hooks of the rows it
-// wrote. An Op whose ctx ends before its batch starts is not run.
+// wrote, with ctx. A request's ctx ending does not stop its Op, as it would
+// not stop a transaction PocketBase runs for it: a request in flight when
+// the server shuts down (which cancels request contexts) still completes.
 func (w *Writer) Do(ctx context.Context, op Op) error {
-	req := &request{ctx: ctx, op: op, result: make(chan outcome, 1)}
+	req := &request{op: op, result: make(chan outcome, 1)}
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
@@ -106,7 +107,7 @@ func (w *Writer) Do(ctx context.Context, op Op) error {
 	w.queue <- req
 	w.mu.Unlock()
 
-	// Wait whatever ctx does: once in a batch, the Op may commit.
+	// Wait for the outcome whatever ctx does: the Op may commit.
 	out := <-req.result
 	if out.err != nil {
 		return out.err
@@ -154,18 +155,7 @@ func (w *Writer) loop() {
 // run commits a batch; on an Op's unexpected error it re-runs the batch's
 // Ops one per transaction.
 func (w *Writer) run(batch []*request) {
-	live := batch[:0:0]
-	for _, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			r.result <- outcome{err: err}
-			continue
-		}
-		live = append(live, r)
-	}
-	if len(live) == 0 {
-		return
-	}
-
+	live := batch
 	outs := make([]outcome, len(live))
 	var opErr error
 	err := w.app.RunInTransaction(func(txApp core.App) error {

@@ -260,7 +260,7 @@ func TestUpdateReturningFiresUpdateHooks(t *testing.T) {
 	}
 }
 
-func TestCancelledRequestIsNotRunAndCloseDrains(t *testing.T) {
+func TestCancelledRequestStillRunsAndCloseDrains(t *testing.T) {
 	t.Parallel()
 	app, w, col := newApp(t)
 	release := holdWriter(t, w)
@@ -270,10 +270,10 @@ func TestCancelledRequestIsNotRunAndCloseDrains(t *testing.T) {
 	queued := make(chan error, 1)
 	go func() { queued <- w.Do(context.Background(), insertOp(col, "y", 1)) }()
 	time.Sleep(200 * time.Millisecond)
-	cancel()
+	cancel() // e.g. the server shutting down under a request in flight
 	release()
-	if err := <-cancelled; !errors.Is(err, context.Canceled) {
-		t.Errorf("cancelled request: %v", err)
+	if err := <-cancelled; err != nil {
+		t.Errorf("request whose context ended: %v", err)
 	}
 	w.Close()
 	if err := <-queued; err != nil {
@@ -282,7 +282,7 @@ func TestCancelledRequestIsNotRunAndCloseDrains(t *testing.T) {
 	if err := w.Do(context.Background(), insertOp(col, "z", 1)); !errors.Is(err, groupcommit.ErrClosed) {
 		t.Errorf("after Close: %v", err)
 	}
-	if n := count(t, app); n != 1 {
-		t.Errorf("rows: %d, want 1", n)
+	if n := count(t, app); n != 2 {
+		t.Errorf("rows: %d, want 2", n)
 	}
 }
