@@ -97,8 +97,8 @@ func (s *shopHooks) placeOrderOp(p *placedOrder, clientID bool, req []shop.Line,
 		app := tx.App
 		if clientID {
 			var taken int
-			err := app.DB().NewQuery("SELECT COUNT(*) FROM {{orders}} WHERE [[id]] = {:id} COLLATE NOCASE").
-				Bind(dbx.Params{"id": r.Id}).Row(&taken)
+			err := tx.Query("SELECT COUNT(*) FROM {{orders}} WHERE [[id]] = {:id} COLLATE NOCASE",
+				dbx.Params{"id": r.Id}).Row(&taken)
 			if err != nil {
 				return fmt.Errorf("check order id %s: %w", r.Id, err)
 			}
@@ -106,7 +106,7 @@ func (s *shopHooks) placeOrderOp(p *placedOrder, clientID bool, req []shop.Line,
 				return groupcommit.Refuse(&orderRefusal{"id", "The record primary key is invalid or already exists."})
 			}
 		}
-		products, err := loadStock(app, req)
+		products, err := loadStock(tx, req)
 		if err != nil {
 			return err
 		}
@@ -120,7 +120,7 @@ func (s *shopHooks) placeOrderOp(p *placedOrder, clientID bool, req []shop.Line,
 			}
 		}
 		// Checked: from here on every write must succeed.
-		number, err := nextOrderNumber(app)
+		number, err := nextOrderNumber(tx.Query)
 		if err != nil {
 			return err
 		}
@@ -203,8 +203,8 @@ func (s *shopHooks) markPaidOp(read *core.Record, eventID, eventType, sessionID,
 		var seen struct {
 			N int `db:"n"`
 		}
-		err := app.DB().NewQuery("SELECT COUNT(*) AS n FROM {{payment_events}} WHERE [[event_id]] = {:id}").
-			Bind(dbx.Params{"id": eventID}).One(&seen)
+		err := tx.Query("SELECT COUNT(*) AS n FROM {{payment_events}} WHERE [[event_id]] = {:id}",
+			dbx.Params{"id": eventID}).One(&seen)
 		if err != nil {
 			return fmt.Errorf("look up event %s: %w", eventID, err)
 		}
@@ -307,10 +307,13 @@ func isRefusal(err error) (*orderRefusal, bool) {
 
 // loadStock reads, in the writer's transaction, what pricing and the stock
 // check need of the products req asks for, with one plain SELECT.
-func loadStock(app core.App, req []shop.Line) (map[string]shop.Product, error) {
-	ids := make([]any, len(req))
+func loadStock(tx *groupcommit.Tx, req []shop.Line) (map[string]shop.Product, error) {
+	params := make(dbx.Params, len(req))
+	holders := make([]string, len(req))
 	for i, l := range req {
-		ids[i] = l.Product
+		name := "p" + strconv.Itoa(i)
+		params[name] = l.Product
+		holders[i] = "{:" + name + "}"
 	}
 	var rows []struct {
 		ID     string `db:"id"`
@@ -320,8 +323,8 @@ func loadStock(app core.App, req []shop.Line) (map[string]shop.Product, error) {
 		Stock  int64  `db:"stock"`
 		Active bool   `db:"active"`
 	}
-	err := app.DB().Select("id", "name", "sku", "price_cents", "stock", "active").From("products").
-		Where(dbx.In("id", ids...)).All(&rows)
+	err := tx.Query("SELECT [[id]], [[name]], [[sku]], [[price_cents]], [[stock]], [[active]] FROM {{products}} WHERE [[id]] IN ("+
+		strings.Join(holders, ", ")+")", params).All(&rows)
 	if err != nil {
 		return nil, fmt.Errorf("load products: %w", err)
 	}

@@ -360,28 +360,24 @@ func loadProducts(app core.App, lines []shop.Line) (map[string]shop.Product, err
 
 // nextOrderNumber gives out the next order number: one more than the last
 // number given (kept in the _shop_counters table) or than the highest stored
-// order, so a deleted order's number never comes back. txApp must be the
-// order's transaction.
-func nextOrderNumber(txApp core.App) (int, error) {
-	var last struct {
-		N int `db:"n"`
+// order, so a deleted order's number never comes back. query runs a
+// statement in the order's transaction (groupcommit.Tx.Query).
+func nextOrderNumber(query func(string, dbx.Params) *dbx.Query) (int, error) {
+	var next struct {
+		N int `db:"value"`
 	}
-	err := txApp.DB().NewQuery(`SELECT MAX(n) AS n FROM (
-		SELECT COALESCE(MAX([[number]]), {:first}) AS n FROM {{orders}}
-		UNION ALL
-		SELECT [[value]] FROM {{_shop_counters}} WHERE [[name]] = 'order_number')`).
-		Bind(dbx.Params{"first": firstOrderNumber}).One(&last)
+	err := query(`INSERT INTO {{_shop_counters}} ([[name]], [[value]])
+		SELECT 'order_number', MAX(n) + 1 FROM (
+			SELECT COALESCE(MAX([[number]]), {:first}) AS n FROM {{orders}}
+			UNION ALL
+			SELECT [[value]] FROM {{_shop_counters}} WHERE [[name]] = 'order_number')
+		WHERE true
+		ON CONFLICT ([[name]]) DO UPDATE SET [[value]] = excluded.[[value]]
+		RETURNING [[value]]`, dbx.Params{"first": firstOrderNumber}).One(&next)
 	if err != nil {
 		return 0, fmt.Errorf("next order number: %w", err)
 	}
-	next := last.N + 1
-	_, err = txApp.DB().NewQuery(`INSERT INTO {{_shop_counters}} ([[name]], [[value]]) VALUES ('order_number', {:n})
-		ON CONFLICT ([[name]]) DO UPDATE SET [[value]] = excluded.[[value]]`).
-		Bind(dbx.Params{"n": next}).Execute()
-	if err != nil {
-		return 0, fmt.Errorf("save order number %d: %w", next, err)
-	}
-	return next, nil
+	return next.N, nil
 }
 
 // orderBadRequest answers a 400 in PocketBase's error shape with one message

@@ -80,7 +80,7 @@ func TestStatementsPerCheckout(t *testing.T) {
 	t.Logf("paid webhook: %d statements on the write connection, %d reads", len(paidW), len(paidR))
 	if testing.Verbose() {
 		for _, q := range append(append([]string{"-- create"}, createW...), append([]string{"-- paid"}, paidW...)...) {
-			t.Log(q)
+			t.Log(q[:min(len(q), 160)])
 		}
 	}
 }

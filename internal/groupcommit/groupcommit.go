@@ -35,6 +35,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -159,8 +160,10 @@ func (w *Writer) run(batch []*request) {
 	outs := make([]outcome, len(live))
 	var opErr error
 	err := w.app.RunInTransaction(func(txApp core.App) error {
+		// prepared statements live as long as the transaction
+		stmts := map[string]*dbx.Query{}
 		for i, r := range live {
-			tx := &Tx{App: txApp}
+			tx := &Tx{App: txApp, stmts: stmts}
 			err := runOp(r.op, tx)
 			var refused *Refusal
 			switch {

@@ -20,6 +20,28 @@ type Tx struct {
 	App core.App
 
 	writes []write
+	stmts  map[string]*dbx.Query // shared by the Ops of a batch
+}
+
+// Query returns the statement sqlText (dbx syntax: {{table}}, [[column]],
+// {:param}) bound to params. Statements are prepared once per batch and
+// reused by its Ops: most of an Op's SQL is the same text every time, and
+// parsing it is a large share of the writer's time (SQLite here is C
+// translated to Go). A statement that cannot be prepared runs unprepared,
+// where its error shows.
+func (t *Tx) Query(sqlText string, params dbx.Params) *dbx.Query {
+	if t.stmts == nil {
+		return t.App.DB().NewQuery(sqlText).Bind(params)
+	}
+	q, ok := t.stmts[sqlText]
+	if !ok {
+		q = t.App.DB().NewQuery(sqlText).Prepare()
+		if q.LastError != nil {
+			return t.App.DB().NewQuery(sqlText).Bind(params)
+		}
+		t.stmts[sqlText] = q
+	}
+	return q.Bind(params)
 }
 
 type write struct {
@@ -74,7 +96,7 @@ func (t *Tx) Insert(r *core.Record, ignoreDuplicate bool) (bool, error) {
 	if ignoreDuplicate {
 		sqlText.WriteString(" ON CONFLICT DO NOTHING")
 	}
-	res, err := t.App.DB().NewQuery(sqlText.String()).Bind(params).Execute()
+	res, err := t.Query(sqlText.String(), params).Execute()
 	if err != nil {
 		return false, fmt.Errorf("insert %s %s: %w", r.Collection().Name, r.Id, err)
 	}
@@ -93,7 +115,7 @@ func (t *Tx) Insert(r *core.Record, ignoreDuplicate bool) (bool, error) {
 // autodate itself (see Now).
 func (t *Tx) UpdateReturning(collection *core.Collection, statement string, params dbx.Params) (*core.Record, error) {
 	row := dbx.NullStringMap{}
-	err := t.App.DB().NewQuery(statement + " RETURNING *").Bind(params).One(&row)
+	err := t.Query(statement+" RETURNING *", params).One(&row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
