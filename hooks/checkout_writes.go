@@ -193,9 +193,12 @@ func withNumber(emails []Email, number int) []Email {
 // markPaidOp moves the pending order read as `read` (with its paid fields
 // set: status, paid_at, the Stripe ids) to paid, writing order event ev and
 // the emails it sends, unless Stripe's event eventID was recorded already (then
-// *duplicate is set and nothing is written) or the order changed since it
-// was read (errOrderChanged: the caller decides again). It writes the order,
-// its order_events row, the paid emails and the payment_events row.
+// *duplicate is set and nothing is written) or the order is no longer
+// pending for the amount Stripe took (errOrderChanged: the caller decides
+// again). It writes the order, its order_events row, the paid emails and the
+// payment_events row. The emails show the order as the webhook read it: an
+// owner's edit of its address in the few milliseconds between is not in
+// them (the dashboard shows it).
 func (s *shopHooks) markPaidOp(read *core.Record, eventID, eventType, sessionID, paymentIntent string, ev *core.Record, emails []Email, duplicate *bool) groupcommit.Op {
 	return func(tx *groupcommit.Tx) error {
 		app := tx.App
@@ -217,16 +220,15 @@ func (s *shopHooks) markPaidOp(read *core.Record, eventID, eventType, sessionID,
 		if err != nil {
 			return err
 		}
-		// The order as read and checked (pending, the amount Stripe took),
-		// or no write at all.
+		// Still pending, for the amount Stripe took, or no write at all.
 		order, err := tx.UpdateReturning(orders,
 			`UPDATE {{orders}} SET [[status]] = {:paid}, [[paid_at]] = {:paidAt}, [[stripe_payment_intent]] = {:pi},
 				[[stripe_session_id]] = {:session}, [[updated]] = {:now}
-			WHERE [[id]] = {:id} AND [[status]] = {:pending} AND [[updated]] = {:readUpdated}`,
+			WHERE [[id]] = {:id} AND [[status]] = {:pending} AND [[total_cents]] = {:total} AND [[currency]] = {:currency}`,
 			dbx.Params{
 				"paid": shop.StatusPaid, "paidAt": read.GetDateTime("paid_at").String(), "pi": paymentIntent, "session": sessionID,
 				"now": groupcommit.Now(), "id": read.Id, "pending": shop.StatusPending,
-				"readUpdated": read.GetDateTime("updated").String(),
+				"total": read.GetInt("total_cents"), "currency": read.GetString("currency"),
 			})
 		if err != nil {
 			return err
@@ -250,8 +252,8 @@ func (s *shopHooks) markPaidOp(read *core.Record, eventID, eventType, sessionID,
 	}
 }
 
-// errOrderChanged refuses a paid transition whose order moved (or was
-// edited) after the webhook read it.
+// errOrderChanged refuses a paid transition whose order moved (or had its
+// total changed) after the webhook read it.
 var errOrderChanged = errors.New("the order changed since it was read")
 
 // insertEmails queues emails, once per dedupe key.
