@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"pocketshop/hooks"
+	"pocketshop/hooks/orders"
 	"pocketshop/internal/shop"
 	"pocketshop/internal/shoptest"
 )
@@ -194,15 +195,15 @@ func TestMixedOrdersUnderConcurrency(t *testing.T) {
 
 	shoptest.CheckLedger(t, app)
 	held := map[string]int{}
-	orders, err := app.FindRecordsByFilter("orders", "", "", 0, 0)
+	all, err := app.FindRecordsByFilter("orders", "", "", 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, o := range orders {
+	for _, o := range all {
 		if !shop.HoldsStock(o.GetString("status")) {
 			continue
 		}
-		lines, err := hooks.OrderLines(o)
+		lines, err := orders.Lines(o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -215,12 +216,12 @@ func TestMixedOrdersUnderConcurrency(t *testing.T) {
 			t.Errorf("stock of %s = %d, want %d (%d held by open orders)", id, got, want, held[id])
 		}
 	}
-	if placed+short != buyers*ordersEach || len(orders) != placed {
-		t.Fatalf("%d placed + %d short of %d attempts; %d stored", placed, short, buyers*ordersEach, len(orders))
+	if placed+short != buyers*ordersEach || len(all) != placed {
+		t.Fatalf("%d placed + %d short of %d attempts; %d stored", placed, short, buyers*ordersEach, len(all))
 	}
 	// refused orders use up no number: the numbers run 1001, 1002, ... without gaps
 	numbers := map[int]bool{}
-	for _, o := range orders {
+	for _, o := range all {
 		numbers[o.GetInt("number")] = true
 	}
 	for n := 1001; n <= 1000+placed; n++ {

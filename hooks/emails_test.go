@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"pocketshop/hooks"
+	"pocketshop/hooks/orders"
+	"pocketshop/hooks/outbox"
 	"pocketshop/internal/shop"
 	"pocketshop/internal/shoptest"
 
@@ -25,7 +27,7 @@ type mailShop struct {
 	srv   *httptest.Server
 	mp    *shoptest.Mailpit
 	clock *shoptest.Clock
-	opts  hooks.OutboxOptions
+	opts  outbox.Options
 }
 
 const mailOwner = "owner@shop.test"
@@ -33,7 +35,7 @@ const mailOwner = "owner@shop.test"
 func newMailShop(t *testing.T, mailpitArgs ...string) *mailShop {
 	t.Helper()
 	clock := shoptest.NewClock(time.Now().UTC())
-	opts := hooks.OutboxOptions{Interval: -1, Now: clock.Now, MaxAttempts: 4}
+	opts := outbox.Options{Interval: -1, Now: clock.Now, MaxAttempts: 4}
 	app := shoptest.NewApp(t, hooks.Deps{Now: clock.Now, Outbox: opts})
 	mp := shoptest.StartMailpit(t, mailpitArgs...)
 	mp.Configure(app)
@@ -52,7 +54,7 @@ func newMailShop(t *testing.T, mailpitArgs ...string) *mailShop {
 
 func (s *mailShop) send(t *testing.T) int {
 	t.Helper()
-	n, err := hooks.SendDueEmails(context.Background(), s.app, s.opts)
+	n, err := outbox.SendDue(context.Background(), s.app, s.opts)
 	if err != nil {
 		t.Fatalf("send due emails: %v", err)
 	}
@@ -77,7 +79,7 @@ func (s *mailShop) order(t *testing.T, id string) *core.Record {
 
 func (s *mailShop) move(t *testing.T, orderID, to, actor string, mutate func(*core.Record)) {
 	t.Helper()
-	if _, err := hooks.MoveOrder(s.app, orderID, to, actor, "", mutate); err != nil {
+	if _, err := orders.Move(s.app, orderID, to, actor, "", mutate); err != nil {
 		t.Fatalf("move order to %s: %v", to, err)
 	}
 }
@@ -280,7 +282,7 @@ func TestEmailsOfRolledBackChangesAreNeverQueued(t *testing.T) {
 	// A payment whose transaction fails after the order event was written.
 	o := s.placeOrder(t, "bob@example.com", "manual", mailItem(vase, 1))
 	err := s.app.RunInTransaction(func(txApp core.App) error {
-		if _, err := hooks.MoveOrder(txApp, o.Id, shop.StatusPaid, shop.ActorAdmin, "", nil); err != nil {
+		if _, err := orders.Move(txApp, o.Id, shop.StatusPaid, shop.ActorAdmin, "", nil); err != nil {
 			return err
 		}
 		return errors.New("something later in the same transaction failed")
@@ -329,14 +331,14 @@ func TestEmailsSurviveSMTPOutageAndArriveOnce(t *testing.T) {
 		if e.GetInt("attempts") != 1 || e.GetString("last_error") == "" {
 			t.Errorf("%s: attempts %d, last_error %q after one failure", e.GetString("to"), e.GetInt("attempts"), e.GetString("last_error"))
 		}
-		wantNext := s.clock.Now().Add(hooks.DefaultEmailBackoff).UTC()
+		wantNext := s.clock.Now().Add(outbox.DefaultEmailBackoff).UTC()
 		if got := e.GetDateTime("next_attempt_at").Time(); !got.Equal(wantNext.Truncate(time.Millisecond)) {
 			t.Errorf("%s: next attempt at %s, want %s", e.GetString("to"), got, wantNext)
 		}
 	}
 
 	// Still down a minute later: the second failure doubles the wait.
-	s.clock.Advance(hooks.DefaultEmailBackoff)
+	s.clock.Advance(outbox.DefaultEmailBackoff)
 	place(4)
 	if n := s.send(t); n != 0 {
 		t.Fatalf("sent %d during the outage, want 0", n)
@@ -349,7 +351,7 @@ func TestEmailsSurviveSMTPOutageAndArriveOnce(t *testing.T) {
 	if n := s.send(t); n != 0 {
 		t.Errorf("sent %d before any backoff ended, want 0", n)
 	}
-	s.clock.Advance(2 * hooks.DefaultEmailBackoff)
+	s.clock.Advance(2 * outbox.DefaultEmailBackoff)
 	if n := s.send(t); n != 3 {
 		t.Errorf("sent %d after the outage, want 3", n)
 	}
@@ -393,7 +395,7 @@ func TestConcurrentSendersSendEachEmailOnce(t *testing.T) {
 	for i := range emails {
 		to := fmt.Sprintf("c%d@example.com", i)
 		subject := fmt.Sprintf("Message %d", i)
-		if _, err := hooks.EnqueueEmail(s.app, hooks.Email{To: to, Subject: subject, Kind: "test",
+		if _, err := outbox.Enqueue(s.app, outbox.Email{To: to, Subject: subject, Kind: "test",
 			DedupeKey: fmt.Sprintf("test:%d", i), HTML: "<p>hi</p>", Text: "hi"}); err != nil {
 			t.Fatalf("enqueue: %v", err)
 		}
@@ -409,7 +411,7 @@ func TestConcurrentSendersSendEachEmailOnce(t *testing.T) {
 	for range senders {
 		wg.Go(func() {
 			<-start
-			n, err := hooks.SendDueEmails(context.Background(), s.app, s.opts)
+			n, err := outbox.SendDue(context.Background(), s.app, s.opts)
 			if err != nil {
 				t.Errorf("sender: %v", err)
 			}
@@ -520,8 +522,8 @@ func TestEmailsWaitWhileSMTPIsNotConfigured(t *testing.T) {
 	mug := shoptest.CreateProduct(t, s.app, "mug", 1500, 100)
 	s.placeOrder(t, "ann@example.com", "manual", mailItem(mug, 1))
 
-	n, err := hooks.SendDueEmails(context.Background(), s.app, s.opts)
-	if n != 0 || !errors.Is(err, hooks.ErrMailNotConfigured) {
+	n, err := outbox.SendDue(context.Background(), s.app, s.opts)
+	if n != 0 || !errors.Is(err, outbox.ErrMailNotConfigured) {
 		t.Fatalf("send without SMTP: %d, %v; want 0, ErrMailNotConfigured", n, err)
 	}
 	rows := s.outbox(t, "")
@@ -542,7 +544,7 @@ func TestEmailsWaitWhileSMTPIsNotConfigured(t *testing.T) {
 
 func TestSenderRunsInTheBackgroundOfServe(t *testing.T) {
 	t.Parallel()
-	app := shoptest.NewApp(t, hooks.Deps{Outbox: hooks.OutboxOptions{Interval: time.Hour}})
+	app := shoptest.NewApp(t, hooks.Deps{Outbox: outbox.Options{Interval: time.Hour}})
 	mp := shoptest.StartMailpit(t)
 	mp.Configure(app)
 	srv := shoptest.Serve(t, app) // starts the sender, as `serve` does
@@ -583,7 +585,7 @@ func TestCancelledPassLeavesEmailsQueued(t *testing.T) {
 	// A stopped sender does not start another email.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	n, err := hooks.SendDueEmails(ctx, s.app, s.opts)
+	n, err := outbox.SendDue(ctx, s.app, s.opts)
 	if n != 0 || err != nil {
 		t.Fatalf("cancelled pass: %d, %v; want 0, nil", n, err)
 	}
@@ -605,7 +607,7 @@ func TestEmailLeasedByACrashedSenderWaitsForTheLease(t *testing.T) {
 	// A sender claimed the email and died before recording the result.
 	e := s.outbox(t, "")[0]
 	e.Set("attempts", 1)
-	e.Set("lease_until", s.clock.Now().Add(hooks.DefaultEmailLease))
+	e.Set("lease_until", s.clock.Now().Add(outbox.DefaultEmailLease))
 	if err := s.app.Save(e); err != nil {
 		t.Fatalf("leave a claim behind: %v", err)
 	}
@@ -613,7 +615,7 @@ func TestEmailLeasedByACrashedSenderWaitsForTheLease(t *testing.T) {
 	if n := s.send(t); n != 0 {
 		t.Fatalf("sent %d while another sender's lease runs, want 0", n)
 	}
-	s.clock.Advance(hooks.DefaultEmailLease)
+	s.clock.Advance(outbox.DefaultEmailLease)
 	if n := s.send(t); n != 1 {
 		t.Fatalf("sent %d once the lease ran out, want 1", n)
 	}

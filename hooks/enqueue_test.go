@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"pocketshop/hooks"
+	"pocketshop/hooks/outbox"
 	"pocketshop/internal/shoptest"
 
 	"github.com/pocketbase/pocketbase/core"
@@ -32,7 +33,7 @@ func TestEnqueueEmailConcurrent(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
-				ok, err := hooks.EnqueueEmail(app, hooks.Email{
+				ok, err := outbox.Enqueue(app, outbox.Email{
 					To: "ann@example.com", Subject: "Thanks", Kind: "order_placed", DedupeKey: key, Text: "Hi",
 				})
 				mu.Lock()
@@ -60,7 +61,7 @@ func TestEnqueueEmailConcurrent(t *testing.T) {
 
 	// inside a transaction too, and a failure of another kind is an error
 	err := app.RunInTransaction(func(txApp core.App) error {
-		ok, err := hooks.EnqueueEmail(txApp, hooks.Email{To: "ann@example.com", Kind: "x", DedupeKey: "order_placed:0"})
+		ok, err := outbox.Enqueue(txApp, outbox.Email{To: "ann@example.com", Kind: "x", DedupeKey: "order_placed:0"})
 		if ok || err != nil {
 			return fmt.Errorf("queued twice in a transaction: %v %v", ok, err)
 		}
@@ -69,7 +70,7 @@ func TestEnqueueEmailConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := hooks.EnqueueEmail(app, hooks.Email{Kind: "x", DedupeKey: "no-recipient"}); ok || err == nil {
+	if ok, err := outbox.Enqueue(app, outbox.Email{Kind: "x", DedupeKey: "no-recipient"}); ok || err == nil {
 		t.Fatalf("email without a recipient: %v %v", ok, err)
 	}
 }

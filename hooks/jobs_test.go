@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"pocketshop/hooks"
-	"pocketshop/internal/jobs"
+	"pocketshop/hooks/jobs"
+	"pocketshop/hooks/orders"
+	cron "pocketshop/internal/jobs"
 	"pocketshop/internal/shop"
 	"pocketshop/internal/shoptest"
 
@@ -19,7 +21,7 @@ import (
 	"github.com/pocketbase/pocketbase/tools/types"
 )
 
-func runJob(t *testing.T, app core.App, deps hooks.Deps, name string) jobs.Run {
+func runJob(t *testing.T, app core.App, deps hooks.Deps, name string) cron.Run {
 	t.Helper()
 	s, err := hooks.NewScheduler(app, deps)
 	if err != nil {
@@ -106,7 +108,7 @@ func TestExpireReservationsWhenDueAndNotBefore(t *testing.T) {
 	dueAt := placedAt.Add(30 * time.Minute) // the default reservation
 
 	clk.Set(dueAt.Add(-time.Millisecond))
-	run := runJob(t, app, deps, hooks.JobExpireReservations)
+	run := runJob(t, app, deps, jobs.ExpireReservations)
 	if !run.OK || run.Processed != 0 {
 		t.Fatalf("before due: run = %+v, want ok with nothing expired", run)
 	}
@@ -118,7 +120,7 @@ func TestExpireReservationsWhenDueAndNotBefore(t *testing.T) {
 	}
 
 	clk.Set(dueAt)
-	run = runJob(t, app, deps, hooks.JobExpireReservations)
+	run = runJob(t, app, deps, jobs.ExpireReservations)
 	if !run.OK || run.Processed != 1 || run.Message != "1 expired" {
 		t.Fatalf("when due: run = %+v, want 1 expired", run)
 	}
@@ -133,7 +135,7 @@ func TestExpireReservationsWhenDueAndNotBefore(t *testing.T) {
 		t.Fatalf("expired events: %v %v", err, events)
 	}
 
-	runs := jobRuns(t, app, hooks.JobExpireReservations)
+	runs := jobRuns(t, app, jobs.ExpireReservations)
 	if len(runs) != 2 {
 		t.Fatalf("%d job_runs rows, want 2", len(runs))
 	}
@@ -144,7 +146,7 @@ func TestExpireReservationsWhenDueAndNotBefore(t *testing.T) {
 	}
 
 	// Nothing left to do: a further run changes nothing.
-	if run := runJob(t, app, deps, hooks.JobExpireReservations); !run.OK || run.Processed != 0 {
+	if run := runJob(t, app, deps, jobs.ExpireReservations); !run.OK || run.Processed != 0 {
 		t.Fatalf("again: run = %+v", run)
 	}
 }
@@ -179,7 +181,7 @@ func TestExpireReservationsSkipsOrdersMovedFirst(t *testing.T) {
 	})
 
 	clk.Set(placedAt.Add(time.Hour))
-	run := runJob(t, app, deps, hooks.JobExpireReservations)
+	run := runJob(t, app, deps, jobs.ExpireReservations)
 	if !run.OK || run.Processed != 0 || run.Message != "0 expired, 1 skipped (moved by someone else first)" {
 		t.Fatalf("run = %+v, want ok with 1 skipped", run)
 	}
@@ -199,19 +201,19 @@ func TestExpireReservationsRacesPayments(t *testing.T) {
 	deps := hooks.Deps{Now: clk.Now}
 	app := shoptest.NewApp(t, deps)
 	p := shoptest.CreateProduct(t, app, "mug", 1500, 20)
-	var orders []string
+	var ids []string
 	for range 6 {
-		orders = append(orders, placeOrder(t, app, deps, map[string]int{p.Id: 2}))
+		ids = append(ids, placeOrder(t, app, deps, map[string]int{p.Id: 2}))
 	}
 	clk.Set(placedAt.Add(time.Hour))
 
 	var wg sync.WaitGroup
-	var run jobs.Run
-	wg.Go(func() { run = runJob(t, app, deps, hooks.JobExpireReservations) })
-	errs := make(chan error, len(orders))
-	for _, id := range orders {
+	var run cron.Run
+	wg.Go(func() { run = runJob(t, app, deps, jobs.ExpireReservations) })
+	errs := make(chan error, len(ids))
+	for _, id := range ids {
 		wg.Go(func() {
-			_, err := hooks.MoveOrder(app, id, shop.StatusPaid, shop.ActorStripe, "Paid.", nil)
+			_, err := orders.Move(app, id, shop.StatusPaid, shop.ActorStripe, "Paid.", nil)
 			errs <- err
 		})
 	}
@@ -226,7 +228,7 @@ func TestExpireReservationsRacesPayments(t *testing.T) {
 	if !run.OK {
 		t.Fatalf("job run failed: %+v", run)
 	}
-	for _, id := range orders {
+	for _, id := range ids {
 		if s := statusOf(t, app, id); s != shop.StatusPaid {
 			t.Errorf("order %s is %s, want paid", id, s)
 		}
@@ -249,7 +251,7 @@ func TestExpireReservationsRacesPayments(t *testing.T) {
 func TestJobPanicIsRecordedAndNextRunHappens(t *testing.T) {
 	t.Parallel()
 	calls := 0
-	deps := hooks.Deps{Jobs: hooks.JobsConfig{Extra: []jobs.Job{{
+	deps := hooks.Deps{Jobs: jobs.Config{Extra: []cron.Job{{
 		Name: "flaky", Schedule: "@hourly",
 		Run: func(context.Context) (int, string, error) {
 			calls++
@@ -286,10 +288,10 @@ func TestSchedulerRunsWithServe(t *testing.T) {
 	t.Parallel()
 	ran := make(chan struct{}, 1)
 	off := map[string]string{}
-	for _, name := range hooks.JobNames(hooks.JobsConfig{}) {
-		off[name] = jobs.Off
+	for _, name := range jobs.Names(jobs.Config{}) {
+		off[name] = cron.Off
 	}
-	deps := hooks.Deps{Jobs: hooks.JobsConfig{Start: true, Schedules: off, Extra: []jobs.Job{{
+	deps := hooks.Deps{Jobs: jobs.Config{Start: true, Schedules: off, Extra: []cron.Job{{
 		Name: "tick", Schedule: "* * * * * *",
 		Run: func(context.Context) (int, string, error) {
 			select {
@@ -321,9 +323,9 @@ func TestSchedulerConfig(t *testing.T) {
 	app := shoptest.NewApp(t, hooks.Deps{})
 	updateSettings(t, app, map[string]any{"timezone": "Europe/Berlin"})
 
-	s, err := hooks.NewScheduler(app, hooks.Deps{Jobs: hooks.JobsConfig{Schedules: map[string]string{
-		hooks.JobExpireReservations: "@every 30s",
-		hooks.JobPrune:              jobs.Off,
+	s, err := hooks.NewScheduler(app, hooks.Deps{Jobs: jobs.Config{Schedules: map[string]string{
+		jobs.ExpireReservations: "@every 30s",
+		jobs.Prune:              cron.Off,
 	}}})
 	if err != nil {
 		t.Fatal(err)
@@ -336,16 +338,16 @@ func TestSchedulerConfig(t *testing.T) {
 		got[j.Name] = j.Schedule
 	}
 	want := map[string]string{
-		hooks.JobExpireReservations: "@every 30s", hooks.JobLowStockDigest: "0 0 8 * * *",
-		hooks.JobDailySummary: "0 0 21 * * *", hooks.JobPrune: jobs.Off,
-		hooks.JobReconcilePayments: "@every 5m",
+		jobs.ExpireReservations: "@every 30s", jobs.LowStockDigest: "0 0 8 * * *",
+		jobs.DailySummary: "0 0 21 * * *", jobs.Prune: cron.Off,
+		jobs.ReconcilePayments: "@every 5m",
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("schedules = %v, want %v", got, want)
 	}
 
-	for _, bad := range []map[string]string{{hooks.JobPrune: "daily"}, {"prune-everything": "@daily"}} {
-		if _, err := hooks.NewScheduler(app, hooks.Deps{Jobs: hooks.JobsConfig{Schedules: bad}}); err == nil {
+	for _, bad := range []map[string]string{{jobs.Prune: "daily"}, {"prune-everything": "@daily"}} {
+		if _, err := hooks.NewScheduler(app, hooks.Deps{Jobs: jobs.Config{Schedules: bad}}); err == nil {
 			t.Errorf("schedules %v accepted", bad)
 		}
 	}
@@ -396,12 +398,12 @@ func TestLowStockDigest(t *testing.T) {
 	createProduct(t, app, "old-chair", 5000, 1, 5, false)    // inactive: not listed
 
 	kept := placeOrder(t, app, deps, map[string]int{lamp.Id: 3})
-	if _, err := hooks.MoveOrder(app, kept, shop.StatusPaid, shop.ActorAdmin, "", nil); err != nil {
+	if _, err := orders.Move(app, kept, shop.StatusPaid, shop.ActorAdmin, "", nil); err != nil {
 		t.Fatal(err)
 	}
 	placeOrder(t, app, deps, map[string]int{lamp.Id: 4}) // pending: counts as demand
 	cancelled := placeOrder(t, app, deps, map[string]int{lamp.Id: 2})
-	if _, err := hooks.MoveOrder(app, cancelled, shop.StatusCancelled, shop.ActorAdmin, "", nil); err != nil {
+	if _, err := orders.Move(app, cancelled, shop.StatusCancelled, shop.ActorAdmin, "", nil); err != nil {
 		t.Fatal(err)
 	}
 	old := placeOrder(t, app, deps, map[string]int{lamp.Id: 7})
@@ -413,7 +415,7 @@ func TestLowStockDigest(t *testing.T) {
 
 	now := time.Now()
 	clk.Set(now)
-	run := runJob(t, app, deps, hooks.JobLowStockDigest)
+	run := runJob(t, app, deps, jobs.LowStockDigest)
 	if !run.OK || run.Processed != 3 {
 		t.Fatalf("run = %+v, want 3 low products", run)
 	}
@@ -449,7 +451,7 @@ func TestLowStockDigest(t *testing.T) {
 	}
 
 	// Once per day.
-	if run := runJob(t, app, deps, hooks.JobLowStockDigest); !run.OK || !strings.Contains(run.Message, "queued already") {
+	if run := runJob(t, app, deps, jobs.LowStockDigest); !run.OK || !strings.Contains(run.Message, "queued already") {
 		t.Fatalf("second run = %+v", run)
 	}
 	if n := len(findEmails(t, app, "low_stock_digest")); n != 1 {
@@ -463,7 +465,7 @@ func TestLowStockDigestNothingLow(t *testing.T) {
 	updateSettings(t, app, map[string]any{"owner_email": "owner@shop.test"})
 	createProduct(t, app, "vase", 1000, 10, 5, true)
 
-	run := runJob(t, app, hooks.Deps{}, hooks.JobLowStockDigest)
+	run := runJob(t, app, hooks.Deps{}, jobs.LowStockDigest)
 	if !run.OK || run.Processed != 0 || run.Message != "nothing is low" {
 		t.Fatalf("run = %+v", run)
 	}
@@ -493,7 +495,7 @@ func TestDailySummary(t *testing.T) {
 		backdate(t, app, "orders", id, "created", placed)
 		if !paidAt.IsZero() {
 			clk.Set(paidAt)
-			if _, err := hooks.MoveOrder(app, id, shop.StatusPaid, shop.ActorAdmin, "", nil); err != nil {
+			if _, err := orders.Move(app, id, shop.StatusPaid, shop.ActorAdmin, "", nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -505,7 +507,7 @@ func TestDailySummary(t *testing.T) {
 	cancelled := order(map[string]int{tote.Id: 3}, at(29, 12, 0), time.Time{})    // cancelled below
 	yesterday := order(map[string]int{tote.Id: 2}, at(28, 20, 0), at(28, 20, 10)) // before the window
 	order(map[string]int{tote.Id: 9}, at(29, 21, 30), time.Time{})                // after the run
-	if _, err := hooks.MoveOrder(app, cancelled, shop.StatusCancelled, shop.ActorAdmin, "", nil); err != nil {
+	if _, err := orders.Move(app, cancelled, shop.StatusCancelled, shop.ActorAdmin, "", nil); err != nil {
 		t.Fatal(err)
 	}
 
@@ -520,7 +522,7 @@ func TestDailySummary(t *testing.T) {
 	backdate(t, app, "order_events", refund.Id, "created", at(29, 12, 0))
 
 	clk.Set(runAt)
-	run := runJob(t, app, deps, hooks.JobDailySummary)
+	run := runJob(t, app, deps, jobs.DailySummary)
 	if !run.OK || run.Processed != 4 {
 		t.Fatalf("run = %+v, want 4 orders placed", run)
 	}
@@ -550,7 +552,7 @@ func TestDailySummary(t *testing.T) {
 		t.Errorf("html misses the top products:\n%s", html)
 	}
 
-	if run := runJob(t, app, deps, hooks.JobDailySummary); !run.OK || !strings.Contains(run.Message, "queued already") {
+	if run := runJob(t, app, deps, jobs.DailySummary); !run.OK || !strings.Contains(run.Message, "queued already") {
 		t.Fatalf("second run = %+v", run)
 	}
 }
@@ -591,7 +593,7 @@ func TestPrune(t *testing.T) {
 	backdate(t, app, "emails", oldFailed, "created", days(200))
 	backdate(t, app, "emails", oldQueued, "created", days(200))
 
-	run := runJob(t, app, deps, hooks.JobPrune)
+	run := runJob(t, app, deps, jobs.Prune)
 	if !run.OK || run.Processed != 2 ||
 		run.Message != "1 job runs older than 30 days, 1 sent emails older than 90 days" {
 		t.Fatalf("run = %+v", run)
@@ -613,7 +615,7 @@ func TestPrune(t *testing.T) {
 		}
 	}
 	// The prune run itself was recorded.
-	if runs := jobRuns(t, app, hooks.JobPrune); len(runs) != 1 {
+	if runs := jobRuns(t, app, jobs.Prune); len(runs) != 1 {
 		t.Errorf("%d prune runs recorded", len(runs))
 	}
 }
@@ -635,7 +637,7 @@ func TestJobsCommand(t *testing.T) {
 		return out.String(), err
 	}
 
-	out, err := exec("run", hooks.JobPrune)
+	out, err := exec("run", jobs.Prune)
 	if err != nil || !strings.HasPrefix(out, "prune: ok in 0s, 0 processed: 0 job runs older than 30 days") {
 		t.Fatalf("jobs run prune: %v\n%s", err, out)
 	}

@@ -14,7 +14,10 @@ import (
 	"time"
 
 	"pocketshop/hooks"
-	"pocketshop/internal/payments"
+	"pocketshop/hooks/jobs"
+	"pocketshop/hooks/orders"
+	"pocketshop/hooks/payments"
+	pay "pocketshop/internal/payments"
 	"pocketshop/internal/shop"
 	"pocketshop/internal/shoptest"
 
@@ -35,7 +38,7 @@ type payShop struct {
 
 func newPayShop(t *testing.T, apiBase string, stock int) *payShop {
 	t.Helper()
-	app := shoptest.NewApp(t, hooks.Deps{Payments: payments.Config{
+	app := shoptest.NewApp(t, hooks.Deps{Payments: pay.Config{
 		SecretKey: "sk_test_pocketshop", WebhookSecret: testWebhookSecret, APIBase: apiBase,
 	}})
 	p := shoptest.CreateProduct(t, app, "mug", 1500, stock)
@@ -170,7 +173,7 @@ func charge(o *core.Record, refunded int) map[string]any {
 // event is a Stripe event as its webhook delivers it.
 func event(id, typ string, object map[string]any) map[string]any {
 	return map[string]any{
-		"id": id, "object": "event", "type": typ, "api_version": payments.APIVersion,
+		"id": id, "object": "event", "type": typ, "api_version": pay.APIVersion,
 		"created": time.Now().Unix(), "livemode": false, "pending_webhooks": 1,
 		"data": map[string]any{"object": object},
 	}
@@ -240,7 +243,7 @@ func TestPaymentsNotConfigured(t *testing.T) {
 		t.Fatalf("webhook without keys: %d %s", status, body)
 	}
 
-	n, err := hooks.ReconcilePayments(context.Background(), app)
+	n, err := payments.Reconcile(context.Background(), app)
 	if n != 0 || err != nil {
 		t.Fatalf("reconcile without keys = %d, %v", n, err)
 	}
@@ -310,7 +313,7 @@ func TestWebhookRejectsBadSignatures(t *testing.T) {
 	t.Parallel()
 	s := newPayShop(t, "http://127.0.0.1:1", 10) // never called
 	o := s.order(t, 1)
-	payload, _ := json.Marshal(event("evt_bad", payments.EventSessionCompleted, paidSession(o)))
+	payload, _ := json.Marshal(event("evt_bad", pay.EventSessionCompleted, paidSession(o)))
 	sign := func(secret string, at time.Time) string {
 		return webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: secret, Timestamp: at}).Header
 	}
@@ -344,7 +347,7 @@ func TestWebhookReplayedConcurrentlyHasOneEffect(t *testing.T) {
 	t.Parallel()
 	s := newPayShop(t, "http://127.0.0.1:1", 10)
 	o := s.order(t, 2)
-	ev := event("evt_replay", payments.EventSessionCompleted, paidSession(o))
+	ev := event("evt_replay", pay.EventSessionCompleted, paidSession(o))
 
 	var wg sync.WaitGroup
 	statuses := make([]int, 5)
@@ -384,8 +387,8 @@ func TestWebhookOutOfOrderAndLateEvents(t *testing.T) {
 	// expired arrives after completed: the order stays paid.
 	a := s.order(t, 1)
 	s.setFields(t, a.Id, map[string]any{"stripe_session_id": "cs_test_" + a.Id})
-	mustDeliver(t, s.srv, event("evt_a_completed", payments.EventSessionCompleted, paidSession(a)))
-	mustDeliver(t, s.srv, event("evt_a_expired", payments.EventSessionExpired,
+	mustDeliver(t, s.srv, event("evt_a_completed", pay.EventSessionCompleted, paidSession(a)))
+	mustDeliver(t, s.srv, event("evt_a_expired", pay.EventSessionExpired,
 		with(paidSession(a), "status", "expired", "payment_status", "unpaid")))
 	if st := s.reload(t, a.Id).GetString("status"); st != shop.StatusPaid {
 		t.Fatalf("a is %s, want paid", st)
@@ -396,8 +399,8 @@ func TestWebhookOutOfOrderAndLateEvents(t *testing.T) {
 
 	// async success first, then the completed event that announced it.
 	b := s.order(t, 1)
-	mustDeliver(t, s.srv, event("evt_b_async", payments.EventSessionAsyncSucceeded, paidSession(b)))
-	mustDeliver(t, s.srv, event("evt_b_completed", payments.EventSessionCompleted, with(paidSession(b), "payment_status", "unpaid")))
+	mustDeliver(t, s.srv, event("evt_b_async", pay.EventSessionAsyncSucceeded, paidSession(b)))
+	mustDeliver(t, s.srv, event("evt_b_completed", pay.EventSessionCompleted, with(paidSession(b), "payment_status", "unpaid")))
 	if n := s.count(t, "order_events", dbx.HashExp{"order": b.Id, "to_status": "paid"}); n != 1 {
 		t.Fatalf("b paid %d times", n)
 	}
@@ -405,12 +408,12 @@ func TestWebhookOutOfOrderAndLateEvents(t *testing.T) {
 	// Two partial refunds whose events arrive in reverse order: Stripe's
 	// cumulative amount_refunded leaves the right total.
 	total := a.GetInt("total_cents") // 2000
-	mustDeliver(t, s.srv, event("evt_a_refund2", payments.EventChargeRefunded, charge(a, 800)))
-	mustDeliver(t, s.srv, event("evt_a_refund1", payments.EventChargeRefunded, charge(a, 300)))
+	mustDeliver(t, s.srv, event("evt_a_refund2", pay.EventChargeRefunded, charge(a, 800)))
+	mustDeliver(t, s.srv, event("evt_a_refund1", pay.EventChargeRefunded, charge(a, 300)))
 	if got := s.reload(t, a.Id).GetInt("refunded_cents"); got != 800 {
 		t.Fatalf("refunded_cents %d, want 800", got)
 	}
-	mustDeliver(t, s.srv, event("evt_a_refund3", payments.EventChargeRefunded, charge(a, total)))
+	mustDeliver(t, s.srv, event("evt_a_refund3", pay.EventChargeRefunded, charge(a, total)))
 	order := s.reload(t, a.Id)
 	if order.GetString("status") != shop.StatusRefunded || order.GetInt("refunded_cents") != total {
 		t.Fatalf("after full refund: %v", order.PublicExport())
@@ -428,7 +431,7 @@ func TestWebhookOutOfOrderAndLateEvents(t *testing.T) {
 	// redelivery: not recorded, not acknowledged.
 	c := s.order(t, 1)
 	s.setFields(t, c.Id, map[string]any{"stripe_payment_intent": "pi_" + c.Id})
-	if status, body := deliver(t, s.srv, event("evt_c_refund", payments.EventChargeRefunded, charge(c, 100))); status != http.StatusServiceUnavailable {
+	if status, body := deliver(t, s.srv, event("evt_c_refund", pay.EventChargeRefunded, charge(c, 100))); status != http.StatusServiceUnavailable {
 		t.Fatalf("early refund: %d %s", status, body)
 	}
 	if n := s.count(t, "payment_events", dbx.HashExp{"event_id": "evt_c_refund"}); n != 0 {
@@ -447,7 +450,7 @@ func TestWebhookSessionExpiredReleasesStock(t *testing.T) {
 	s := newPayShop(t, "http://127.0.0.1:1", 10)
 	o := s.order(t, 3)
 	s.setFields(t, o.Id, map[string]any{"stripe_session_id": "cs_test_" + o.Id})
-	mustDeliver(t, s.srv, event("evt_expired", payments.EventSessionExpired,
+	mustDeliver(t, s.srv, event("evt_expired", pay.EventSessionExpired,
 		with(paidSession(o), "status", "expired", "payment_status", "unpaid")))
 	if st := s.reload(t, o.Id).GetString("status"); st != shop.StatusExpired {
 		t.Fatalf("order is %s", st)
@@ -470,7 +473,7 @@ func TestWebhookAmountMismatch(t *testing.T) {
 	for _, tt := range tests {
 		o := s.order(t, 1)
 		evID := "evt_mismatch_" + tt.name
-		mustDeliver(t, s.srv, event(evID, payments.EventSessionCompleted, with(paidSession(o), tt.change...)))
+		mustDeliver(t, s.srv, event(evID, pay.EventSessionCompleted, with(paidSession(o), tt.change...)))
 		order := s.reload(t, o.Id)
 		if order.GetString("status") != shop.StatusPending || order.GetString("payment_issue") != "amount_mismatch" {
 			t.Fatalf("%s: order %v", tt.name, order.PublicExport())
@@ -481,7 +484,7 @@ func TestWebhookAmountMismatch(t *testing.T) {
 		}
 
 		// The owner refunds the payment in Stripe: recorded, the customer told.
-		mustDeliver(t, s.srv, event(evID+"_refund", payments.EventChargeRefunded, charge(o, 1)))
+		mustDeliver(t, s.srv, event(evID+"_refund", pay.EventChargeRefunded, charge(o, 1)))
 		if got := s.reload(t, o.Id).GetInt("refunded_cents"); got != 1 {
 			t.Fatalf("%s: refunded_cents %d", tt.name, got)
 		}
@@ -496,7 +499,7 @@ func TestLatePayment(t *testing.T) {
 	s := newPayShop(t, shoptest.StripeMock(t), 2)
 	expire := func(o *core.Record) {
 		t.Helper()
-		if _, err := hooks.MoveOrder(s.app, o.Id, shop.StatusExpired, shop.ActorSystem, "Reservation ended.", nil); err != nil {
+		if _, err := orders.Move(s.app, o.Id, shop.StatusExpired, shop.ActorSystem, "Reservation ended.", nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -504,7 +507,7 @@ func TestLatePayment(t *testing.T) {
 	// Stock still there: the order becomes paid and its stock is reserved again.
 	a := s.order(t, 2)
 	expire(a)
-	mustDeliver(t, s.srv, event("evt_late_a", payments.EventSessionCompleted, paidSession(a)))
+	mustDeliver(t, s.srv, event("evt_late_a", pay.EventSessionCompleted, paidSession(a)))
 	if st := s.reload(t, a.Id).GetString("status"); st != shop.StatusPaid {
 		t.Fatalf("a is %s, want paid", st)
 	}
@@ -517,7 +520,7 @@ func TestLatePayment(t *testing.T) {
 	b := s.order(t, 2)
 	expire(b)
 	s.order(t, 2) // someone else takes the stock
-	mustDeliver(t, s.srv, event("evt_late_b", payments.EventSessionCompleted, paidSession(b)))
+	mustDeliver(t, s.srv, event("evt_late_b", pay.EventSessionCompleted, paidSession(b)))
 	order := s.reload(t, b.Id)
 	total := order.GetInt("total_cents")
 	if order.GetString("status") != shop.StatusExpired || order.GetString("payment_issue") != "late_payment_refunded" ||
@@ -533,7 +536,7 @@ func TestLatePayment(t *testing.T) {
 		t.Fatalf("customer not told: %v", last.PublicExport())
 	}
 	// Stripe's charge.refunded for that refund changes nothing more.
-	mustDeliver(t, s.srv, event("evt_late_b_refunded", payments.EventChargeRefunded, charge(b, total)))
+	mustDeliver(t, s.srv, event("evt_late_b_refunded", pay.EventChargeRefunded, charge(b, total)))
 	if n := len(s.orderEvents(t, b.Id)); n != len(evs) {
 		t.Fatalf("refund recorded twice: %d events", n)
 	}
@@ -545,7 +548,7 @@ func TestLatePayment(t *testing.T) {
 	c := s.order(t, 2)
 	expire(c)
 	s.order(t, 2)
-	mustDeliver(t, s.srv, event("evt_late_c", payments.EventSessionCompleted, paidSession(c)))
+	mustDeliver(t, s.srv, event("evt_late_c", pay.EventSessionCompleted, paidSession(c)))
 	order = s.reload(t, c.Id)
 	if order.GetString("status") != shop.StatusExpired || order.GetString("payment_issue") != "late_payment_flagged" || order.GetInt("refunded_cents") != 0 {
 		t.Fatalf("c: %v", order.PublicExport())
@@ -561,7 +564,7 @@ func TestLatePayment(t *testing.T) {
 		}
 	}
 	s.setStock(t, 2)
-	if _, err := hooks.ReconcilePayments(context.Background(), s.app); err != nil {
+	if _, err := payments.Reconcile(context.Background(), s.app); err != nil {
 		t.Fatalf("reconcile: %v", err)
 	}
 	order = s.reload(t, c.Id)
@@ -577,8 +580,8 @@ func TestDashboardRefund(t *testing.T) {
 	owner := shoptest.SuperuserToken(t, s.app)
 
 	o := s.order(t, 2)
-	mustDeliver(t, s.srv, event("evt_paid", payments.EventSessionCompleted, paidSession(o)))
-	mustDeliver(t, s.srv, event("evt_partial", payments.EventChargeRefunded, charge(o, 500)))
+	mustDeliver(t, s.srv, event("evt_paid", pay.EventSessionCompleted, paidSession(o)))
+	mustDeliver(t, s.srv, event("evt_partial", pay.EventChargeRefunded, charge(o, 500)))
 
 	res := shoptest.Do(t, s.srv, http.MethodPatch, "/api/collections/orders/records/"+o.Id, owner, map[string]any{"status": "refunded"})
 	if res.Status != http.StatusOK {
@@ -610,10 +613,10 @@ func TestDashboardRefundRacesItsWebhook(t *testing.T) {
 	owner := shoptest.SuperuserToken(t, s.app)
 
 	o := s.order(t, 2)
-	mustDeliver(t, s.srv, event("evt_paid", payments.EventSessionCompleted, paidSession(o)))
+	mustDeliver(t, s.srv, event("evt_paid", pay.EventSessionCompleted, paidSession(o)))
 	fake.mu.Lock()
 	fake.onRefund = func() { // on the fake's goroutine: no t.Fatal here
-		if status, body := deliver(t, s.srv, event("evt_refunded", payments.EventChargeRefunded, charge(o, o.GetInt("total_cents")))); status != http.StatusOK {
+		if status, body := deliver(t, s.srv, event("evt_refunded", pay.EventChargeRefunded, charge(o, o.GetInt("total_cents")))); status != http.StatusOK {
 			t.Errorf("charge.refunded: %d %s", status, body)
 		}
 	}
@@ -641,7 +644,7 @@ func TestDashboardRefundRefusedByStripe(t *testing.T) {
 	owner := shoptest.SuperuserToken(t, s.app)
 
 	o := s.order(t, 1)
-	mustDeliver(t, s.srv, event("evt_paid", payments.EventSessionCompleted, paidSession(o)))
+	mustDeliver(t, s.srv, event("evt_paid", pay.EventSessionCompleted, paidSession(o)))
 	res := shoptest.Do(t, s.srv, http.MethodPatch, "/api/collections/orders/records/"+o.Id, owner, map[string]any{"status": "refunded"})
 	if res.Status != http.StatusBadRequest || !strings.Contains(string(res.Raw), "has already been refunded") {
 		t.Fatalf("refused refund: %d %s", res.Status, res.Raw)
@@ -683,9 +686,9 @@ func TestReconcilePayments(t *testing.T) {
 	fake.setSession(paidSession(b))
 	// An event Stripe failed to deliver.
 	c := s.order(t, 1)
-	fake.addFailedEvent(event("evt_failed_c", payments.EventSessionCompleted, paidSession(c)))
+	fake.addFailedEvent(event("evt_failed_c", pay.EventSessionCompleted, paidSession(c)))
 
-	n, err := hooks.ReconcilePayments(context.Background(), s.app)
+	n, err := payments.Reconcile(context.Background(), s.app)
 	if err != nil || n != 2 {
 		t.Fatalf("reconcile = %d, %v; want 2, nil", n, err)
 	}
@@ -699,8 +702,8 @@ func TestReconcilePayments(t *testing.T) {
 	}
 
 	// The late webhook and a second run change nothing.
-	mustDeliver(t, s.srv, event("evt_a_completed", payments.EventSessionCompleted, paidSession(a)))
-	if n, err := hooks.ReconcilePayments(context.Background(), s.app); err != nil || n != 0 {
+	mustDeliver(t, s.srv, event("evt_a_completed", pay.EventSessionCompleted, paidSession(a)))
+	if n, err := payments.Reconcile(context.Background(), s.app); err != nil || n != 0 {
 		t.Fatalf("second reconcile = %d, %v; want 0, nil", n, err)
 	}
 	if n := s.count(t, "order_events", dbx.HashExp{"order": a.Id, "to_status": "paid"}); n != 1 {
@@ -734,12 +737,12 @@ func TestWebhookAcceptsLargeEvents(t *testing.T) {
 	s := newPayShop(t, "http://127.0.0.1:1", 10)
 	o := s.order(t, 1)
 	big := with(paidSession(o), "metadata", map[string]string{"order_id": o.Id, "padding": strings.Repeat("x", 100<<10)})
-	mustDeliver(t, s.srv, event("evt_big", payments.EventSessionCompleted, big))
+	mustDeliver(t, s.srv, event("evt_big", pay.EventSessionCompleted, big))
 	if st := s.reload(t, o.Id).GetString("status"); st != shop.StatusPaid {
 		t.Fatalf("order is %s", st)
 	}
 	huge := with(big, "metadata", map[string]string{"padding": strings.Repeat("x", 2<<20)})
-	if status, _ := deliver(t, s.srv, event("evt_huge", payments.EventSessionCompleted, huge)); status != http.StatusRequestEntityTooLarge {
+	if status, _ := deliver(t, s.srv, event("evt_huge", pay.EventSessionCompleted, huge)); status != http.StatusRequestEntityTooLarge {
 		t.Fatalf("2 MiB event: %d, want 413", status)
 	}
 }
@@ -759,7 +762,7 @@ func TestPayFindsTheSessionAlreadyPaid(t *testing.T) {
 	if st := s.reload(t, o.Id).GetString("status"); st != shop.StatusPaid {
 		t.Fatalf("order is %s, want paid", st)
 	}
-	mustDeliver(t, s.srv, event("evt_late_webhook", payments.EventSessionCompleted, paidSession(o)))
+	mustDeliver(t, s.srv, event("evt_late_webhook", pay.EventSessionCompleted, paidSession(o)))
 	if n := s.count(t, "order_events", dbx.HashExp{"order": o.Id, "to_status": "paid"}); n != 1 {
 		t.Fatalf("paid %d times", n)
 	}
@@ -767,7 +770,7 @@ func TestPayFindsTheSessionAlreadyPaid(t *testing.T) {
 
 func TestWebhookWithoutSecret(t *testing.T) {
 	t.Parallel()
-	app := shoptest.NewApp(t, hooks.Deps{Payments: payments.Config{SecretKey: "sk_test_pocketshop", APIBase: "http://127.0.0.1:1"}})
+	app := shoptest.NewApp(t, hooks.Deps{Payments: pay.Config{SecretKey: "sk_test_pocketshop", APIBase: "http://127.0.0.1:1"}})
 	srv := shoptest.Serve(t, app)
 	payload, _ := json.Marshal(event("evt_x", "customer.created", map[string]any{"id": "cus_1"}))
 	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: testWebhookSecret})
@@ -784,19 +787,19 @@ func TestReconcilePaymentsJob(t *testing.T) {
 	fake := newFakeStripe(t)
 	s := newPayShop(t, fake.URL, 10)
 	o := s.order(t, 1)
-	fake.addFailedEvent(event("evt_failed", payments.EventSessionCompleted, paidSession(o)))
+	fake.addFailedEvent(event("evt_failed", pay.EventSessionCompleted, paidSession(o)))
 
-	sched, err := hooks.NewScheduler(s.app, hooks.Deps{Payments: payments.Config{SecretKey: "sk_test_pocketshop", APIBase: fake.URL}})
+	sched, err := hooks.NewScheduler(s.app, hooks.Deps{Payments: pay.Config{SecretKey: "sk_test_pocketshop", APIBase: fake.URL}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sched.RunNow(context.Background(), hooks.JobReconcilePayments); err != nil {
+	if _, err := sched.RunNow(context.Background(), jobs.ReconcilePayments); err != nil {
 		t.Fatalf("run: %v", err)
 	}
 	if st := s.reload(t, o.Id).GetString("status"); st != shop.StatusPaid {
 		t.Fatalf("order is %s, want paid", st)
 	}
-	run, err := s.app.FindFirstRecordByData("job_runs", "job", hooks.JobReconcilePayments)
+	run, err := s.app.FindFirstRecordByData("job_runs", "job", jobs.ReconcilePayments)
 	if err != nil || !run.GetBool("ok") || run.GetInt("processed") != 1 {
 		t.Fatalf("job run: %v, %v", run, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"pocketshop/hooks"
+	"pocketshop/hooks/settings"
 	"pocketshop/internal/shoptest"
 
 	"github.com/pocketbase/pocketbase/core"
@@ -13,7 +14,7 @@ func TestLoadSettingsSeesEveryChange(t *testing.T) {
 	t.Parallel()
 	app := shoptest.NewApp(t, hooks.Deps{})
 
-	s, err := hooks.LoadSettings(app)
+	s, err := settings.Load(app)
 	if err != nil || s.ShopName != "pocketshop" {
 		t.Fatalf("first load: %+v, %v", s, err)
 	}
@@ -26,7 +27,7 @@ func TestLoadSettingsSeesEveryChange(t *testing.T) {
 	if err := app.Save(record); err != nil {
 		t.Fatal(err)
 	}
-	if s, _ := hooks.LoadSettings(app); s.ShopName != "Changed" {
+	if s, _ := settings.Load(app); s.ShopName != "Changed" {
 		t.Fatalf("after a save: shop name %q, want Changed", s.ShopName)
 	}
 
@@ -36,19 +37,19 @@ func TestLoadSettingsSeesEveryChange(t *testing.T) {
 		if err := txApp.Save(record); err != nil {
 			t.Fatal(err)
 		}
-		if s, _ := hooks.LoadSettings(txApp); s.ShopName != "Rolled back" {
+		if s, _ := settings.Load(txApp); s.ShopName != "Rolled back" {
 			t.Errorf("inside the transaction: shop name %q, want its own change", s.ShopName)
 		}
 		return errRollback
 	})
-	if s, _ := hooks.LoadSettings(app); s.ShopName != "Changed" {
+	if s, _ := settings.Load(app); s.ShopName != "Changed" {
 		t.Fatalf("after a rollback: shop name %q, want Changed", s.ShopName)
 	}
 
 	if err := app.Delete(record); err != nil {
 		t.Fatal(err)
 	}
-	if s, _ := hooks.LoadSettings(app); s.ShopName != "pocketshop" {
+	if s, _ := settings.Load(app); s.ShopName != "pocketshop" {
 		t.Fatalf("after a delete: shop name %q, want the default", s.ShopName)
 	}
 }

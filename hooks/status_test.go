@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"pocketshop/hooks"
+	"pocketshop/hooks/orders"
 	"pocketshop/internal/shop"
 	"pocketshop/internal/shoptest"
 
@@ -201,7 +202,7 @@ func TestCancelAndExpiryReleaseStock(t *testing.T) {
 
 	// the reservation runs out (the expiry job's call)
 	b := f.order(t, "", 4)
-	if _, err := hooks.MoveOrder(f.app, b["id"].(string), shop.StatusExpired, shop.ActorSystem, "Reservation ended.", nil); err != nil {
+	if _, err := orders.Move(f.app, b["id"].(string), shop.StatusExpired, shop.ActorSystem, "Reservation ended.", nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := shoptest.Stock(t, f.app, f.product); got != 10 {
@@ -222,7 +223,7 @@ func TestCancelAndExpiryReleaseStock(t *testing.T) {
 	for _, m := range []struct{ to, actor string }{
 		{shop.StatusExpired, shop.ActorAdmin}, {shop.StatusPaid, shop.ActorCustomer}, {shop.StatusCancelled, shop.ActorSystem},
 	} {
-		_, err := hooks.MoveOrder(f.app, c["id"].(string), m.to, m.actor, "", nil)
+		_, err := orders.Move(f.app, c["id"].(string), m.to, m.actor, "", nil)
 		var verrs validation.Errors
 		if !errors.As(err, &verrs) || verrs["status"] == nil || !strings.Contains(verrs["status"].Error(), `"pending" to "`+m.to+`"`) {
 			t.Fatalf("%s moves to %s: %v", m.actor, m.to, err)
@@ -230,18 +231,18 @@ func TestCancelAndExpiryReleaseStock(t *testing.T) {
 	}
 
 	// a late Stripe payment takes the stock again, if it is still there
-	if _, err := hooks.MoveOrder(f.app, b["id"].(string), shop.StatusPaid, shop.ActorStripe, "Paid late.", nil); err != nil {
+	if _, err := orders.Move(f.app, b["id"].(string), shop.StatusPaid, shop.ActorStripe, "Paid late.", nil); err != nil {
 		t.Fatalf("expired -> paid: %v", err)
 	}
 	if got := shoptest.Stock(t, f.app, f.product); got != 5 {
 		t.Fatalf("stock %d after the late payment, want 5", got)
 	}
 	big := f.order(t, "", 5)
-	if _, err := hooks.MoveOrder(f.app, big["id"].(string), shop.StatusExpired, shop.ActorStripe, "", nil); err != nil {
+	if _, err := orders.Move(f.app, big["id"].(string), shop.StatusExpired, shop.ActorStripe, "", nil); err != nil {
 		t.Fatal(err)
 	}
 	f.order(t, "", 3)
-	_, err := hooks.MoveOrder(f.app, big["id"].(string), shop.StatusPaid, shop.ActorStripe, "", nil)
+	_, err := orders.Move(f.app, big["id"].(string), shop.StatusPaid, shop.ActorStripe, "", nil)
 	var verrs validation.Errors
 	if !errors.As(err, &verrs) || verrs["items"] == nil || !strings.Contains(verrs["items"].Error(), `Not enough stock for "mug": only 2 left.`) {
 		t.Fatalf("late payment without stock: %v", err)

@@ -1,4 +1,4 @@
-package hooks
+package jobs
 
 import (
 	"context"
@@ -8,26 +8,27 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"pocketshop/internal/jobs"
+	cron "pocketshop/internal/jobs"
 
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/spf13/cobra"
 )
 
-// NewJobsCommand returns the `jobs` command: `jobs list` shows every job
+// NewCommand returns the `jobs` command: `jobs list` shows every job
 // with its schedule, next and last run; `jobs run NAME` runs one job now,
 // with the same logging and job_runs row as a scheduled run. Both apply
-// pending migrations first, as `serve` does.
-func NewJobsCommand(app core.App, deps Deps) *cobra.Command {
+// pending migrations first, as `serve` does. newScheduler builds the
+// scheduler once the migrations are applied.
+func NewCommand(app core.App, newScheduler func() (*cron.Scheduler, error)) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "jobs",
 		Short: "Lists the scheduled jobs or runs one now",
 	}
-	open := func() (*jobs.Scheduler, error) {
+	open := func() (*cron.Scheduler, error) {
 		if err := app.RunAllMigrations(); err != nil {
 			return nil, fmt.Errorf("apply migrations: %w", err)
 		}
-		return NewScheduler(app, deps)
+		return newScheduler()
 	}
 
 	cmd.AddCommand(&cobra.Command{

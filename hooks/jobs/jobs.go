@@ -1,4 +1,9 @@
-package hooks
+// Package jobs runs the shop's scheduled jobs: expiring reservations, the
+// owner's low-stock digest and daily summary, pruning old rows, and the
+// reconciliation with Stripe. It is the top of the shop's components: it
+// moves orders (package orders), queues emails (package outbox) and
+// reconciles payments (package payments); nothing below calls it.
+package jobs
 
 import (
 	"context"
@@ -9,22 +14,25 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"pocketshop/internal/jobs"
+	"pocketshop/hooks/orders"
+	"pocketshop/hooks/outbox"
+	"pocketshop/hooks/payments"
+	"pocketshop/hooks/settings"
+	cron "pocketshop/internal/jobs"
 	"pocketshop/internal/shop"
 
-	validation "github.com/go-ozzo/ozzo-validation/v4"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
 )
 
-// The shop's scheduled jobs.
+// The shop's scheduled jobs, by name.
 const (
-	JobExpireReservations = "expire-reservations"
-	JobLowStockDigest     = "low-stock-digest"
-	JobDailySummary       = "daily-summary"
-	JobPrune              = "prune"
-	JobReconcilePayments  = "reconcile-payments"
+	ExpireReservations = "expire-reservations"
+	LowStockDigest     = "low-stock-digest"
+	DailySummary       = "daily-summary"
+	Prune              = "prune"
+	ReconcilePayments  = "reconcile-payments"
 )
 
 // salesWindow is how far back the low-stock digest looks to tell how fast a
@@ -37,88 +45,104 @@ const (
 	defaultEmailRetentionDays   = 90
 )
 
-// JobsConfig configures the scheduled jobs.
-type JobsConfig struct {
+// Config configures the scheduled jobs.
+type Config struct {
 	// Start runs the scheduler while the server serves. main.go turns it on;
 	// tests leave it off and run jobs with NewScheduler(...).RunNow, so that
 	// no job fires on its own in the middle of a test.
 	Start bool
-	// Schedules replaces job schedules by job name; jobs.SchedulesFromEnv
+	// Schedules replaces job schedules by job name; cron.SchedulesFromEnv
 	// reads them from POCKETSHOP_JOB_* variables.
 	Schedules map[string]string
 	// Extra are scheduled beside the shop's own jobs.
-	Extra []jobs.Job
+	Extra []cron.Job
+}
+
+// Manager runs the scheduled jobs. It needs the app, a clock and the
+// payments component (for reconcile-payments).
+type Manager struct {
+	app      core.App
+	now      func() time.Time
+	payments *payments.Manager
+	cfg      Config
+}
+
+// New returns the jobs component of app.
+func New(app core.App, now func() time.Time, pay *payments.Manager, cfg Config) *Manager {
+	return &Manager{app: app, now: now, payments: pay, cfg: cfg}
 }
 
 // jobList is every scheduled job with its default schedule (seconds first,
 // read in the shop's time zone).
-func (s *shopHooks) jobList(extra []jobs.Job) []jobs.Job {
-	list := []jobs.Job{
-		{Name: JobExpireReservations, Schedule: "0 * * * * *", Run: s.expireReservations},
-		{Name: JobLowStockDigest, Schedule: "0 0 8 * * *", Run: s.lowStockDigest},
-		{Name: JobDailySummary, Schedule: "0 0 21 * * *", Run: s.dailySummary},
-		{Name: JobPrune, Schedule: "0 30 3 * * *", Run: s.prune},
-		{Name: JobReconcilePayments, Schedule: "@every 5m", Run: s.reconcilePaymentsJob},
+func (m *Manager) jobList() []cron.Job {
+	list := []cron.Job{
+		{Name: ExpireReservations, Schedule: "0 * * * * *", Run: m.expireReservations},
+		{Name: LowStockDigest, Schedule: "0 0 8 * * *", Run: m.lowStockDigest},
+		{Name: DailySummary, Schedule: "0 0 21 * * *", Run: m.dailySummary},
+		{Name: Prune, Schedule: "0 30 3 * * *", Run: m.prune},
+		{Name: ReconcilePayments, Schedule: "@every 5m", Run: m.reconcilePayments},
 	}
-	return append(list, extra...)
+	return append(list, m.cfg.Extra...)
 }
 
-// JobNames lists the name of every job cfg schedules.
-func JobNames(cfg JobsConfig) []string {
+// Names lists the name of every job cfg schedules.
+func Names(cfg Config) []string {
 	var names []string
-	for _, j := range (&shopHooks{}).jobList(cfg.Extra) {
+	for _, j := range (&Manager{cfg: cfg}).jobList() {
 		names = append(names, j.Name)
 	}
 	return names
 }
 
-// NewScheduler returns app's job scheduler, stopped, with schedules read in
-// the shop's time zone and every run recorded in job_runs. Its RunNow runs a
+// Scheduler returns the job scheduler, stopped, with schedules read in the
+// shop's time zone and every run recorded in job_runs. Its RunNow runs a
 // job once (the `jobs run` command and the tests use it).
-func NewScheduler(app core.App, deps Deps) (*jobs.Scheduler, error) {
-	return newShopHooks(app, deps).newScheduler(deps.Jobs)
-}
-
-func (s *shopHooks) newScheduler(cfg JobsConfig) (*jobs.Scheduler, error) {
-	settings, err := LoadSettings(s.app)
+func (m *Manager) Scheduler() (*cron.Scheduler, error) {
+	s, err := settings.Load(m.app)
 	if err != nil {
 		return nil, err
 	}
-	return jobs.New(jobs.Config{
-		Jobs:      s.jobList(cfg.Extra),
-		Schedules: cfg.Schedules,
-		Location:  s.location(settings),
-		Now:       s.now,
-		Recorder:  jobRunRecorder{app: s.app},
-		Logger:    s.app.Logger().With("component", "jobs"),
+	return cron.New(cron.Config{
+		Jobs:      m.jobList(),
+		Schedules: m.cfg.Schedules,
+		Location:  m.location(s),
+		Now:       m.now,
+		Recorder:  jobRunRecorder{app: m.app},
+		Logger:    m.app.Logger().With("component", "jobs"),
 	})
+}
+
+// reconcilePayments is the reconcile-payments job.
+func (m *Manager) reconcilePayments(ctx context.Context) (int, string, error) {
+	return m.payments.ReconcileJob(ctx)
 }
 
 // location is the shop's time zone. An unknown zone falls back to UTC with
 // a warning rather than keeping the server from starting.
-func (s *shopHooks) location(settings Settings) *time.Location {
-	loc, err := time.LoadLocation(settings.Timezone)
+func (m *Manager) location(s settings.Settings) *time.Location {
+	loc, err := time.LoadLocation(s.Timezone)
 	if err != nil {
-		s.app.Logger().Warn("Unknown shop timezone, using UTC.", "timezone", settings.Timezone, "error", err)
+		m.app.Logger().Warn("Unknown shop timezone, using UTC.", "timezone", s.Timezone, "error", err)
 		return time.UTC
 	}
 	return loc
 }
 
-// bindJobs starts the scheduler once the server is listening and stops it
-// (waiting for running jobs) when the app terminates. A change of the shop's
-// time zone restarts it in the new zone.
-func bindJobs(app core.App, s *shopHooks, cfg JobsConfig) {
-	if !cfg.Start {
+// Bind starts the scheduler once the server is listening (when the config
+// says Start) and stops it (waiting for running jobs) when the app
+// terminates. A change of the shop's time zone restarts it in the new zone.
+func (m *Manager) Bind() {
+	if !m.cfg.Start {
 		return
 	}
+	app := m.app
 	var (
 		mu         sync.Mutex
-		sched      *jobs.Scheduler
+		sched      *cron.Scheduler
 		terminated bool
 	)
 	start := func() error {
-		next, err := s.newScheduler(cfg)
+		next, err := m.Scheduler()
 		if err != nil {
 			return fmt.Errorf("scheduled jobs: %w", err)
 		}
@@ -174,7 +198,7 @@ type jobRunRecorder struct{ app core.App }
 // maxJobMessage is job_runs.message's limit.
 const maxJobMessage = 5000
 
-func (r jobRunRecorder) RecordRun(ctx context.Context, run jobs.Run) error {
+func (r jobRunRecorder) RecordRun(ctx context.Context, run cron.Run) error {
 	col, err := r.app.FindCachedCollectionByNameOrId("job_runs")
 	if err != nil {
 		return err
@@ -207,15 +231,15 @@ func truncate(s string, max int) string {
 // webhook or its customer moved first is left alone and counted as skipped:
 // the move is checked against the status stored in the transaction, so only
 // one of two racing writers wins.
-func (s *shopHooks) expireReservations(ctx context.Context) (int, string, error) {
-	now, err := types.ParseDateTime(s.now().UTC())
+func (m *Manager) expireReservations(ctx context.Context) (int, string, error) {
+	now, err := types.ParseDateTime(m.now().UTC())
 	if err != nil {
 		return 0, "", err
 	}
 	var due []struct {
 		ID string `db:"id"`
 	}
-	err = s.app.DB().Select("id").From("orders").
+	err = m.app.DB().Select("id").From("orders").
 		Where(dbx.HashExp{"status": shop.StatusPending}).
 		AndWhere(dbx.NewExp("[[expires_at]] != '' AND [[expires_at]] <= {:now}", dbx.Params{"now": now.String()})).
 		OrderBy("expires_at").All(&due)
@@ -230,7 +254,7 @@ func (s *shopHooks) expireReservations(ctx context.Context) (int, string, error)
 			errs = append(errs, ctx.Err())
 			break
 		}
-		_, err := MoveOrder(s.app, o.ID, shop.StatusExpired, shop.ActorSystem,
+		_, err := orders.Move(m.app, o.ID, shop.StatusExpired, shop.ActorSystem,
 			"The stock reservation ended before the order was paid.", nil)
 		switch {
 		case err == nil:
@@ -251,12 +275,7 @@ func (s *shopHooks) expireReservations(ctx context.Context) (int, string, error)
 // isStatusConflict reports whether an order move was refused because the
 // stored status no longer allows it.
 func isStatusConflict(err error) bool {
-	var verrs validation.Errors
-	if !errors.As(err, &verrs) {
-		return false
-	}
-	_, ok := verrs["status"]
-	return ok
+	return shop.ErrorCode(err) == shop.ECONFLICT
 }
 
 // lowProduct is a product at or below its low-stock threshold.
@@ -279,17 +298,17 @@ func (p lowProduct) PerDay() float64 {
 // lowStockDigest emails the owner one list of every active product at or
 // below its threshold, once per day in the shop's time zone. Nothing is sent
 // when nothing is low.
-func (s *shopHooks) lowStockDigest(ctx context.Context) (int, string, error) {
-	settings, err := LoadSettings(s.app)
+func (m *Manager) lowStockDigest(ctx context.Context) (int, string, error) {
+	s, err := settings.Load(m.app)
 	if err != nil {
 		return 0, "", err
 	}
-	now := s.now().In(s.location(settings))
+	now := m.now().In(m.location(s))
 	since, _ := types.ParseDateTime(now.Add(-salesWindow))
 	until, _ := types.ParseDateTime(now)
 
 	var low []lowProduct
-	err = s.app.DB().NewQuery(`
+	err = m.app.DB().NewQuery(`
 		SELECT p.id, p.name, p.sku, p.stock, p.low_stock_threshold, COALESCE(sales.sold, 0) AS sold
 		FROM {{products}} p
 		LEFT JOIN (
@@ -310,26 +329,26 @@ func (s *shopHooks) lowStockDigest(ctx context.Context) (int, string, error) {
 	if len(low) == 0 {
 		return 0, "nothing is low", nil
 	}
-	if settings.OwnerEmail == "" {
+	if s.OwnerEmail == "" {
 		return len(low), "no owner_email in shop settings: nothing sent", nil
 	}
 
 	day := now.Format(time.DateOnly)
-	mail, err := renderLowStockDigest(lowStockData{Shop: settings.ShopName, Day: now, Products: low})
+	email, err := renderLowStockDigest(lowStockData{Shop: s.ShopName, Day: now, Products: low})
 	if err != nil {
 		return 0, "", err
 	}
-	mail.To = settings.OwnerEmail
-	mail.Kind = "low_stock_digest"
-	mail.DedupeKey = "digest:low-stock:" + day
-	added, err := EnqueueEmail(s.app, mail)
+	email.To = s.OwnerEmail
+	email.Kind = "low_stock_digest"
+	email.DedupeKey = "digest:low-stock:" + day
+	added, err := outbox.Enqueue(m.app, email)
 	if err != nil {
 		return 0, "", err
 	}
 	if !added {
 		return len(low), fmt.Sprintf("%d low; today's digest was queued already", len(low)), nil
 	}
-	return len(low), fmt.Sprintf("%d low; digest queued for %s", len(low), settings.OwnerEmail), nil
+	return len(low), fmt.Sprintf("%d low; digest queued for %s", len(low), s.OwnerEmail), nil
 }
 
 // daySummary is what the daily summary reports.
@@ -360,29 +379,29 @@ const maxTopProducts = 5
 // paid and their revenue, refunds, and the best sellers. It covers the 24
 // hours (one calendar day in the shop's time zone) up to the run, so that
 // a daily schedule leaves no gap, and goes out once per local date.
-func (s *shopHooks) dailySummary(ctx context.Context) (int, string, error) {
-	settings, err := LoadSettings(s.app)
+func (m *Manager) dailySummary(ctx context.Context) (int, string, error) {
+	s, err := settings.Load(m.app)
 	if err != nil {
 		return 0, "", err
 	}
-	if settings.OwnerEmail == "" {
+	if s.OwnerEmail == "" {
 		return 0, "no owner_email in shop settings: nothing sent", nil
 	}
-	to := s.now().In(s.location(settings))
-	sum, err := s.summarize(to.AddDate(0, 0, -1), to)
+	to := m.now().In(m.location(s))
+	sum, err := m.summarize(to.AddDate(0, 0, -1), to)
 	if err != nil {
 		return 0, "", err
 	}
-	sum.Shop, sum.Currency = settings.ShopName, settings.Currency
+	sum.Shop, sum.Currency = s.ShopName, s.Currency
 
-	mail, err := renderDailySummary(sum)
+	email, err := renderDailySummary(sum)
 	if err != nil {
 		return 0, "", err
 	}
-	mail.To = settings.OwnerEmail
-	mail.Kind = "daily_summary"
-	mail.DedupeKey = "summary:daily:" + to.Format(time.DateOnly)
-	added, err := EnqueueEmail(s.app, mail)
+	email.To = s.OwnerEmail
+	email.Kind = "daily_summary"
+	email.DedupeKey = "summary:daily:" + to.Format(time.DateOnly)
+	added, err := outbox.Enqueue(m.app, email)
 	if err != nil {
 		return 0, "", err
 	}
@@ -395,7 +414,7 @@ func (s *shopHooks) dailySummary(ctx context.Context) (int, string, error) {
 }
 
 // summarize adds up the orders, payments and refunds in [from, to).
-func (s *shopHooks) summarize(from, to time.Time) (daySummary, error) {
+func (m *Manager) summarize(from, to time.Time) (daySummary, error) {
 	sum := daySummary{From: from, To: to, PlacedBy: map[string]int{}}
 	f, _ := types.ParseDateTime(from)
 	t, _ := types.ParseDateTime(to)
@@ -405,7 +424,7 @@ func (s *shopHooks) summarize(from, to time.Time) (daySummary, error) {
 		Status string `db:"status"`
 		N      int    `db:"n"`
 	}
-	err := s.app.DB().NewQuery(`SELECT status, COUNT(*) AS n FROM {{orders}}
+	err := m.app.DB().NewQuery(`SELECT status, COUNT(*) AS n FROM {{orders}}
 		WHERE created >= {:from} AND created < {:to} GROUP BY status`).Bind(window).All(&placed)
 	if err != nil {
 		return sum, fmt.Errorf("count orders placed: %w", err)
@@ -415,7 +434,7 @@ func (s *shopHooks) summarize(from, to time.Time) (daySummary, error) {
 		sum.PlacedBy[p.Status] = p.N
 	}
 
-	paid, err := s.app.FindAllRecords("orders", dbx.NewExp(
+	paid, err := m.app.FindAllRecords("orders", dbx.NewExp(
 		"[[paid_at]] != '' AND [[paid_at]] >= {:from} AND [[paid_at]] < {:to}", window))
 	if err != nil {
 		return sum, fmt.Errorf("find orders paid: %w", err)
@@ -424,7 +443,7 @@ func (s *shopHooks) summarize(from, to time.Time) (daySummary, error) {
 	for _, o := range paid {
 		sum.Paid++
 		sum.RevenueCents += int64(o.GetInt("total_cents"))
-		lines, err := OrderLines(o)
+		lines, err := orders.Lines(o)
 		if err != nil {
 			return sum, err
 		}
@@ -461,7 +480,7 @@ func (s *shopHooks) summarize(from, to time.Time) (daySummary, error) {
 		N     int   `db:"n"`
 		Cents int64 `db:"cents"`
 	}
-	err = s.app.DB().NewQuery(`SELECT COUNT(*) AS n, COALESCE(SUM(amount_cents), 0) AS cents
+	err = m.app.DB().NewQuery(`SELECT COUNT(*) AS n, COALESCE(SUM(amount_cents), 0) AS cents
 		FROM {{order_events}}
 		WHERE created >= {:from} AND created < {:to}
 			AND (to_status = 'refunded' OR (from_status = to_status AND amount_cents > 0))`).
@@ -477,23 +496,23 @@ func (s *shopHooks) summarize(from, to time.Time) (daySummary, error) {
 // settings (shop_settings.job_runs_retention_days and
 // email_retention_days). Queued and failed emails are kept: the owner may
 // still need them.
-func (s *shopHooks) prune(ctx context.Context) (int, string, error) {
-	runDays, emailDays, err := loadRetention(s.app)
+func (m *Manager) prune(ctx context.Context) (int, string, error) {
+	runDays, emailDays, err := loadRetention(m.app)
 	if err != nil {
 		return 0, "", err
 	}
-	now := s.now().UTC()
+	now := m.now().UTC()
 	runsBefore, _ := types.ParseDateTime(now.AddDate(0, 0, -runDays))
 	emailsBefore, _ := types.ParseDateTime(now.AddDate(0, 0, -emailDays))
 
-	res, err := s.app.DB().NewQuery(`DELETE FROM {{job_runs}} WHERE started_at != '' AND started_at < {:before}`).
+	res, err := m.app.DB().NewQuery(`DELETE FROM {{job_runs}} WHERE started_at != '' AND started_at < {:before}`).
 		Bind(dbx.Params{"before": runsBefore.String()}).Execute()
 	if err != nil {
 		return 0, "", fmt.Errorf("prune job runs: %w", err)
 	}
 	runs, _ := res.RowsAffected()
 
-	res, err = s.app.DB().NewQuery(`DELETE FROM {{emails}} WHERE status = 'sent' AND sent_at != '' AND sent_at < {:before}`).
+	res, err = m.app.DB().NewQuery(`DELETE FROM {{emails}} WHERE status = 'sent' AND sent_at != '' AND sent_at < {:before}`).
 		Bind(dbx.Params{"before": emailsBefore.String()}).Execute()
 	if err != nil {
 		return int(runs), "", fmt.Errorf("prune emails: %w", err)

@@ -1,9 +1,12 @@
-package hooks
+package storefront
 
 import (
 	"errors"
 	"fmt"
 	"net/http"
+
+	"pocketshop/hooks/httperr"
+	"pocketshop/internal/shop"
 
 	"github.com/pocketbase/pocketbase/apis"
 	"github.com/pocketbase/pocketbase/core"
@@ -19,10 +22,10 @@ const maxOrderBodyBytes = 64 << 10
 // orderBodyLimit is PocketBase's body limit middleware at the order size.
 var orderBodyLimit = apis.BodyLimit(maxOrderBodyBytes)
 
-// bindAbuseLimits binds the limits that are not PocketBase settings: the
+// BindLimits binds the limits that are not PocketBase settings: the
 // body size of order creates. The per-IP rate limits are PocketBase settings
 // that a migration turns on (pb_migrations/1764406000_backups_and_rate_limits.go).
-func bindAbuseLimits(app core.App) {
+func BindLimits(app core.App) {
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
 		se.Router.Bind(&hook.Handler[*core.RequestEvent]{
 			Id:       "shopOrderBodyLimit",
@@ -48,7 +51,7 @@ func limitOrderBody(e *core.RequestEvent) error {
 	err = orderBodyLimit.Func(e)
 	var apiErr *router.ApiError
 	if errors.As(err, &apiErr) && apiErr.Status == http.StatusRequestEntityTooLarge {
-		return e.BadRequestError(orderTooLargeMessage, nil)
+		return httperr.Response(shop.Errorf(shop.EINVALID, "%s", orderTooLargeMessage))
 	}
 	return err
 }

@@ -1,7 +1,12 @@
-package hooks
+// Package orders is the bottom of the shop: orders and their stock. It
+// validates and prices an order placed through the records API, reserves
+// its stock in the transaction that saves it, enforces the order state
+// machine for every writer, and keeps a stock_movements row for every change
+// of stock. The components above it (payments, outbox, jobs) move orders
+// with Move and read them with Lines; it calls none of them.
+package orders
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,9 +14,11 @@ import (
 	"slices"
 	"time"
 
+	"pocketshop/hooks/httperr"
+	"pocketshop/hooks/settings"
+	"pocketshop/hooks/txn"
 	"pocketshop/internal/shop"
 
-	validation "github.com/go-ozzo/ozzo-validation/v4"
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/security"
@@ -29,20 +36,37 @@ var ownerEditableOrderFields = map[string]bool{
 	"payment_issue": true, // the owner clears it once the issue is handled
 }
 
-func bindOrderHooks(app core.App, s *shopHooks) {
-	app.OnRecordCreateRequest("orders").BindFunc(s.onOrderCreateRequest)
-	app.OnRecordUpdateRequest("orders").BindFunc(s.onOrderUpdateRequest)
-	app.OnRecordUpdate("orders").BindFunc(s.onOrderUpdate)
-	app.OnRecordDelete("orders").BindFunc(s.onOrderDelete)
+// orderRejected answers an order the shop does not accept, with a message
+// per field.
+const orderRejected = "The order could not be accepted."
+
+// Manager binds the order and stock hooks. It needs the app and a clock.
+type Manager struct {
+	app core.App
+	now func() time.Time
+}
+
+// New returns the orders component of app; now is its clock.
+func New(app core.App, now func() time.Time) *Manager {
+	return &Manager{app: app, now: now}
+}
+
+// Bind binds the order and inventory hooks to the app.
+func (m *Manager) Bind() {
+	m.app.OnRecordCreateRequest("orders").BindFunc(m.onOrderCreateRequest)
+	m.app.OnRecordUpdateRequest("orders").BindFunc(m.onOrderUpdateRequest)
+	m.app.OnRecordUpdate("orders").BindFunc(m.onOrderUpdate)
+	m.app.OnRecordDelete("orders").BindFunc(m.onOrderDelete)
+	bindInventory(m.app)
 }
 
 // onOrderCreateRequest validates an order placed through the records API,
 // prices it from the catalog and reserves its stock in the transaction that
 // saves it: all of it or none of it.
-func (s *shopHooks) onOrderCreateRequest(e *core.RecordRequestEvent) error {
+func (m *Manager) onOrderCreateRequest(e *core.RecordRequestEvent) error {
 	info, err := e.RequestInfo()
 	if err != nil {
-		return e.BadRequestError("Failed to read the order.", err)
+		return httperr.Response(&shop.Error{Code: shop.EINVALID, Message: "Failed to read the order.", Cause: err})
 	}
 
 	in, fieldErrs := shop.ParseOrderInput(plainBody(info.Body))
@@ -76,15 +100,15 @@ func (s *shopHooks) onOrderCreateRequest(e *core.RecordRequestEvent) error {
 		}
 	}
 	if len(fieldErrs) > 0 {
-		return orderBadRequest(e, fieldErrs)
+		return httperr.Response(shop.Invalid(orderRejected, fieldErrs))
 	}
 
-	settings, err := LoadSettings(e.App)
+	s, err := settings.Load(e.App)
 	if err != nil {
-		return e.InternalServerError("", err)
+		return httperr.Response(err)
 	}
 
-	now := s.now().UTC()
+	now := m.now().UTC()
 	r := e.Record
 	r.Set("status", shop.StatusPending)
 	r.Set("customer", customerID)
@@ -96,27 +120,25 @@ func (s *shopHooks) onOrderCreateRequest(e *core.RecordRequestEvent) error {
 	} else {
 		r.Set("shipping_address", nil)
 	}
-	r.Set("currency", settings.Currency)
+	r.Set("currency", s.Currency)
 	r.Set("refunded_cents", 0)
 	r.Set("token", security.RandomString(40))
-	r.Set("expires_at", now.Add(time.Duration(settings.ReservationMinutes)*time.Minute))
+	r.Set("expires_at", now.Add(time.Duration(s.ReservationMinutes)*time.Minute))
 
-	return e.App.RunInTransaction(func(txApp core.App) error {
-		e.App = txApp
-
+	return txn.Run(&e.App, func(txApp core.App) error {
 		products, err := loadProducts(txApp, in.Lines)
 		if err != nil {
-			return e.InternalServerError("", err)
+			return httperr.Response(err)
 		}
 		lines, err := shop.PriceLines(in.Lines, products)
 		if err != nil {
-			return orderBadRequest(e, shop.FieldErrors{"items": err.Error()})
+			return httperr.Response(shop.Invalid(orderRejected, shop.FieldErrors{"items": err.Error()}))
 		}
-		totals := shop.Quote(lines, settings.ShippingRule())
+		totals := shop.Quote(lines, s.ShippingRule())
 
 		number, err := nextOrderNumber(txApp)
 		if err != nil {
-			return e.InternalServerError("", err)
+			return httperr.Response(err)
 		}
 		r.Set("number", number)
 		r.Set("items", lines)
@@ -131,23 +153,23 @@ func (s *shopHooks) onOrderCreateRequest(e *core.RecordRequestEvent) error {
 		if err := reserveLines(txApp, r.Id, lines); err != nil {
 			var short *NotEnoughStockError
 			if errors.As(err, &short) {
-				return orderBadRequest(e, shop.FieldErrors{"items": short.Error()})
+				return httperr.Response(shop.Invalid(orderRejected, shop.FieldErrors{"items": short.Error()}))
 			}
-			return e.InternalServerError("", err)
+			return httperr.Response(err)
 		}
 
 		actor := shop.ActorCustomer
 		if e.HasSuperuserAuth() {
 			actor = shop.ActorAdmin
 		}
-		return writeOrderEvent(txApp, r.Id, "", shop.StatusPending, actor, "Order placed.", 0)
+		return WriteEvent(txApp, r.Id, "", shop.StatusPending, actor, "Order placed.", 0)
 	})
 }
 
 // onOrderUpdateRequest keeps the fields the server computes out of reach of
 // the records API, superusers included: the dashboard may change the status,
 // tracking number, note, email and address; totals and lines stay as sold.
-func (s *shopHooks) onOrderUpdateRequest(e *core.RecordRequestEvent) error {
+func (m *Manager) onOrderUpdateRequest(e *core.RecordRequestEvent) error {
 	original := e.Record.Original()
 	errs := shop.FieldErrors{}
 	for _, f := range e.Record.Collection().Fields {
@@ -166,7 +188,7 @@ func (s *shopHooks) onOrderUpdateRequest(e *core.RecordRequestEvent) error {
 		}
 	}
 	if len(errs) > 0 {
-		return orderBadRequest(e, errs)
+		return httperr.Response(shop.Invalid(orderRejected, errs))
 	}
 	return e.Next()
 }
@@ -176,11 +198,8 @@ func (s *shopHooks) onOrderUpdateRequest(e *core.RecordRequestEvent) error {
 // two racing writers cannot both move a pending order), sets the server
 // timestamps, releases or re-reserves stock and writes an order_events row,
 // all in the transaction that saves the order.
-func (s *shopHooks) onOrderUpdate(e *core.RecordEvent) error {
-	defer restoreApp(e, e.App)
-	return e.App.RunInTransaction(func(txApp core.App) error {
-		e.App = txApp
-
+func (m *Manager) onOrderUpdate(e *core.RecordEvent) error {
+	return txn.Run(&e.App, func(txApp core.App) error {
 		var current struct {
 			Status        string `db:"status"`
 			RefundedCents int    `db:"refunded_cents"`
@@ -198,27 +217,24 @@ func (s *shopHooks) onOrderUpdate(e *core.RecordEvent) error {
 
 		move := moveFrom(e.Context)
 		if err := shop.CheckMove(from, to, move.actor); err != nil {
-			return validation.Errors{"status": validation.NewError("invalid_status_move", err.Error())}
+			return shop.FieldErr(shop.ECONFLICT, "status", "invalid_status_move", err.Error())
 		}
 
-		now := types.NowDateTime()
-		if s.now != nil {
-			now, _ = types.ParseDateTime(s.now().UTC())
-		}
+		now, _ := types.ParseDateTime(m.now().UTC())
 		switch to {
 		case shop.StatusPaid:
 			e.Record.Set("paid_at", now)
 		case shop.StatusFulfilled:
 			if e.Record.GetString("tracking_number") == "" {
-				return validation.Errors{"tracking_number": validation.NewError("tracking_required",
-					"A tracking number is required to mark an order fulfilled.")}
+				return shop.FieldErr(shop.EINVALID, "tracking_number", "tracking_required",
+					"A tracking number is required to mark an order fulfilled.")
 			}
 			e.Record.Set("fulfilled_at", now)
 		case shop.StatusCancelled:
 			e.Record.Set("cancelled_at", now)
 		}
 
-		lines, err := OrderLines(e.Record)
+		lines, err := Lines(e.Record)
 		if err != nil {
 			return err
 		}
@@ -231,7 +247,7 @@ func (s *shopHooks) onOrderUpdate(e *core.RecordEvent) error {
 		if err != nil {
 			var short *NotEnoughStockError
 			if errors.As(err, &short) {
-				return validation.Errors{"items": validation.NewError("not_enough_stock", short.Error())}
+				return shop.FieldErr(shop.EINVALID, "items", "not_enough_stock", short.Error())
 			}
 			return err
 		}
@@ -243,16 +259,14 @@ func (s *shopHooks) onOrderUpdate(e *core.RecordEvent) error {
 		// A move that refunds money (to refunded) raises refunded_cents in
 		// the same save: its event carries the amount.
 		amount := e.Record.GetInt("refunded_cents") - current.RefundedCents
-		return writeOrderEvent(txApp, e.Record.Id, from, to, move.actor, move.message, amount)
+		return WriteEvent(txApp, e.Record.Id, from, to, move.actor, move.message, amount)
 	})
 }
 
 // onOrderDelete releases the stock of a pending order the owner deletes.
 // Sold stock stays sold: a paid order's units have left the shop.
-func (s *shopHooks) onOrderDelete(e *core.RecordEvent) error {
-	defer restoreApp(e, e.App)
-	return e.App.RunInTransaction(func(txApp core.App) error {
-		e.App = txApp
+func (m *Manager) onOrderDelete(e *core.RecordEvent) error {
+	return txn.Run(&e.App, func(txApp core.App) error {
 		var current struct {
 			Status string `db:"status"`
 		}
@@ -262,7 +276,7 @@ func (s *shopHooks) onOrderDelete(e *core.RecordEvent) error {
 			return fmt.Errorf("read status of order %s: %w", e.Record.Id, err)
 		}
 		if current.Status == shop.StatusPending {
-			lines, err := OrderLines(e.Record)
+			lines, err := Lines(e.Record)
 			if err != nil {
 				return err
 			}
@@ -272,58 +286,6 @@ func (s *shopHooks) onOrderDelete(e *core.RecordEvent) error {
 		}
 		return e.Next()
 	})
-}
-
-// MoveOrder moves an order to status `to` on behalf of actor, with the same
-// checks and effects as any other writer gets (see onOrderUpdate). mutate,
-// when not nil, changes other fields of the freshly loaded order first.
-func MoveOrder(app core.App, orderID, to, actor, message string, mutate func(*core.Record)) (*core.Record, error) {
-	var order *core.Record
-	err := app.RunInTransaction(func(txApp core.App) error {
-		var err error
-		order, err = txApp.FindRecordById("orders", orderID)
-		if err != nil {
-			return fmt.Errorf("find order %s: %w", orderID, err)
-		}
-		if mutate != nil {
-			mutate(order)
-		}
-		order.Set("status", to)
-		return txApp.SaveWithContext(withMove(context.Background(), actor, message), order)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return order, nil
-}
-
-// OrderLines decodes an order's stored items.
-func OrderLines(order *core.Record) ([]shop.OrderLine, error) {
-	var lines []shop.OrderLine
-	if err := order.UnmarshalJSONField("items", &lines); err != nil {
-		return nil, fmt.Errorf("decode items of order %s: %w", order.Id, err)
-	}
-	return lines, nil
-}
-
-// writeOrderEvent adds a row to an order's timeline; amountCents is the money
-// the event moved (a refund), or 0.
-func writeOrderEvent(txApp core.App, orderID, from, to, actor, message string, amountCents int) error {
-	col, err := txApp.FindCachedCollectionByNameOrId("order_events")
-	if err != nil {
-		return err
-	}
-	ev := core.NewRecord(col)
-	ev.Set("order", orderID)
-	ev.Set("from_status", from)
-	ev.Set("to_status", to)
-	ev.Set("actor", actor)
-	ev.Set("message", message)
-	ev.Set("amount_cents", amountCents)
-	if err := txApp.Save(ev); err != nil {
-		return fmt.Errorf("write event of order %s: %w", orderID, err)
-	}
-	return nil
 }
 
 // loadProducts fetches the products an order asks for, keyed by id.
@@ -374,16 +336,6 @@ func nextOrderNumber(txApp core.App) (int, error) {
 		return 0, fmt.Errorf("save order number %d: %w", next, err)
 	}
 	return next, nil
-}
-
-// orderBadRequest answers a 400 in PocketBase's error shape with one message
-// per field.
-func orderBadRequest(e *core.RecordRequestEvent, fieldErrs shop.FieldErrors) error {
-	errs := validation.Errors{}
-	for field, msg := range fieldErrs {
-		errs[field] = validation.NewError("validation_invalid_"+field, msg)
-	}
-	return e.BadRequestError("The order could not be accepted.", errs)
 }
 
 // sameSecond reports whether two dates are the same to the second.

@@ -1,9 +1,12 @@
-package hooks
+package orders
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 
+	"pocketshop/hooks/txn"
 	"pocketshop/internal/shop"
 
 	"github.com/pocketbase/dbx"
@@ -32,18 +35,16 @@ func (e *NotEnoughStockError) Error() string {
 	return fmt.Sprintf("Not enough stock for %q: only %d left.", e.Product, e.Left)
 }
 
-// bindInventoryHooks makes every change of a product's stock, whoever makes
+// bindInventory makes every change of a product's stock, whoever makes
 // it (an order, the dashboard, an import), write a stock_movements row in the
 // same transaction, so that stock always equals the sum of its ledger.
-func bindInventoryHooks(app core.App, s *shopHooks) {
-	app.OnRecordCreate("products").BindFunc(s.onProductCreate)
-	app.OnRecordUpdate("products").BindFunc(s.onProductUpdate)
+func bindInventory(app core.App) {
+	app.OnRecordCreate("products").BindFunc(onProductCreate)
+	app.OnRecordUpdate("products").BindFunc(onProductUpdate)
 }
 
-func (s *shopHooks) onProductCreate(e *core.RecordEvent) error {
-	defer restoreApp(e, e.App)
-	return e.App.RunInTransaction(func(txApp core.App) error {
-		e.App = txApp
+func onProductCreate(e *core.RecordEvent) error {
+	return txn.Run(&e.App, func(txApp core.App) error {
 		if err := e.Next(); err != nil {
 			return err
 		}
@@ -55,11 +56,8 @@ func (s *shopHooks) onProductCreate(e *core.RecordEvent) error {
 	})
 }
 
-func (s *shopHooks) onProductUpdate(e *core.RecordEvent) error {
-	defer restoreApp(e, e.App)
-	return e.App.RunInTransaction(func(txApp core.App) error {
-		e.App = txApp
-
+func onProductUpdate(e *core.RecordEvent) error {
+	return txn.Run(&e.App, func(txApp core.App) error {
 		// Compare with the stock stored now, not with the record as it was
 		// loaded: an order may have reserved units since the owner opened it.
 		var current struct {
@@ -155,4 +153,32 @@ func changeStock(txApp core.App, productID string, delta int, reason, orderID st
 		return fmt.Errorf("save stock of product %s: %w", productID, err)
 	}
 	return nil
+}
+
+// Restock puts an order's lines back into stock (a refund that returns the
+// items), each with a "restock" movement.
+func Restock(txApp core.App, orderID string, lines []shop.OrderLine) error {
+	for _, l := range lines {
+		if err := changeStock(txApp, l.Product, l.Quantity, reasonRestock, orderID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// StockAvailable reports whether every line could be reserved now.
+func StockAvailable(txApp core.App, lines []shop.OrderLine) (bool, error) {
+	for _, l := range lines {
+		p, err := txApp.FindRecordById("products", l.Product)
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil // deleted: it cannot be reserved
+		}
+		if err != nil {
+			return false, fmt.Errorf("find product %s: %w", l.Product, err)
+		}
+		if p.GetInt("stock") < l.Quantity {
+			return false, nil
+		}
+	}
+	return true, nil
 }

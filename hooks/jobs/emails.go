@@ -1,4 +1,4 @@
-package hooks
+package jobs
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	texttemplate "text/template"
 	"time"
 
+	"pocketshop/hooks/outbox"
 	"pocketshop/internal/shop"
 )
 
@@ -103,23 +104,23 @@ var (
 	summaryHTMLTmpl  = htmltemplate.Must(htmltemplate.New("summary").Funcs(jobEmailFuncs).Funcs(summaryFuncs).Parse(summaryHTML))
 )
 
-func renderLowStockDigest(d lowStockData) (Email, error) {
+func renderLowStockDigest(d lowStockData) (outbox.Email, error) {
 	text, html, err := renderBoth(lowStockTextTmpl, lowStockHTMLTmpl, d)
 	if err != nil {
-		return Email{}, fmt.Errorf("render low-stock digest: %w", err)
+		return outbox.Email{}, fmt.Errorf("render low-stock digest: %w", err)
 	}
-	return Email{
+	return outbox.Email{
 		Subject: fmt.Sprintf("%s: %d product(s) low on stock", d.Shop, len(d.Products)),
 		Text:    text, HTML: html,
 	}, nil
 }
 
-func renderDailySummary(d daySummary) (Email, error) {
+func renderDailySummary(d daySummary) (outbox.Email, error) {
 	text, html, err := renderBoth(summaryTextTmpl, summaryHTMLTmpl, d)
 	if err != nil {
-		return Email{}, fmt.Errorf("render daily summary: %w", err)
+		return outbox.Email{}, fmt.Errorf("render daily summary: %w", err)
 	}
-	return Email{
+	return outbox.Email{
 		Subject: fmt.Sprintf("%s daily summary for %s: %d paid, %s", d.Shop, d.To.Format("Mon 2 Jan"),
 			d.Paid, shop.FormatCents(d.RevenueCents, d.Currency)),
 		Text: text, HTML: html,

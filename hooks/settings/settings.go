@@ -1,9 +1,12 @@
-package hooks
+// Package settings reads the owner's business settings (the shop_settings
+// record) for every other component, cached until they change.
+package settings
 
 import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"pocketshop/internal/shop"
@@ -22,18 +25,12 @@ type Settings struct {
 	Timezone                  string
 	ManualPaymentInstructions string
 	// LatePaymentAction says what happens to a payment that completes after
-	// its order expired when the stock is gone: LatePaymentRefund or
-	// LatePaymentFlag.
+	// its order expired when the stock is gone: shop.LatePaymentRefund or
+	// shop.LatePaymentFlag.
 	LatePaymentAction string
 	// RestockOnRefund puts a refunded order's items back into stock.
 	RestockOnRefund bool
 }
-
-// Late payment actions (shop_settings.late_payment_action).
-const (
-	LatePaymentRefund = "refund"
-	LatePaymentFlag   = "flag"
-)
 
 // defaultSettings apply when the owner deleted the settings record.
 var defaultSettings = Settings{
@@ -42,10 +39,10 @@ var defaultSettings = Settings{
 	ShippingFlatCents:  500,
 	ReservationMinutes: 30,
 	Timezone:           "UTC",
-	LatePaymentAction:  LatePaymentRefund,
+	LatePaymentAction:  shop.LatePaymentRefund,
 }
 
-// settingsCacheKey is where LoadSettings keeps the settings in the app's
+// settingsCacheKey is where Load keeps the settings in the app's
 // store (shared by the app and its transactions).
 const settingsCacheKey = "pocketshop.settings"
 
@@ -58,10 +55,10 @@ type settingsCache struct {
 	value *Settings
 }
 
-// bindSettingsCache drops the cached settings whenever shop_settings changes
+// BindCache drops the cached settings whenever shop_settings changes
 // (or a change of it fails, which may be a rolled back transaction that read
 // it).
-func bindSettingsCache(app core.App) {
+func BindCache(app core.App) {
 	app.Store().Set(settingsCacheKey, &settingsCache{})
 	forget := func(e *core.ModelEvent) error {
 		if r, ok := e.Model.(*core.Record); ok && r.Collection().Name == "shop_settings" {
@@ -87,11 +84,11 @@ func bindSettingsCache(app core.App) {
 	app.OnModelAfterDeleteError().BindFunc(func(e *core.ModelErrorEvent) error { return forget(&e.ModelEvent) })
 }
 
-// LoadSettings returns the shop's settings. They are read on every order and
+// Load returns the shop's settings. They are read on every order and
 // email, so they are cached until shop_settings changes (the profile in
 // README, Performance). Only reads outside a transaction fill the cache, so
 // a rolled back change is never kept.
-func LoadSettings(app core.App) (Settings, error) {
+func Load(app core.App) (Settings, error) {
 	c, _ := app.Store().Get(settingsCacheKey).(*settingsCache)
 	if c == nil {
 		return readSettings(app)
@@ -137,8 +134,8 @@ func readSettings(app core.App) (Settings, error) {
 		LatePaymentAction:         r.GetString("late_payment_action"),
 		RestockOnRefund:           r.GetBool("restock_on_refund"),
 	}
-	if s.LatePaymentAction != LatePaymentFlag {
-		s.LatePaymentAction = LatePaymentRefund
+	if s.LatePaymentAction != shop.LatePaymentFlag {
+		s.LatePaymentAction = shop.LatePaymentRefund
 	}
 	if !shop.ValidCurrency(s.Currency) {
 		s.Currency = defaultSettings.Currency
@@ -155,4 +152,11 @@ func readSettings(app core.App) (Settings, error) {
 // ShippingRule returns the shop's shipping price rule.
 func (s Settings) ShippingRule() shop.ShippingRule {
 	return shop.ShippingRule{FlatCents: s.ShippingFlatCents, FreeOverCents: s.FreeShippingOverCents}
+}
+
+// AppURL is the shop's public address (Dashboard > Settings > Application
+// URL) without a trailing slash; the emails and Stripe's return pages link
+// to it.
+func AppURL(app core.App) string {
+	return strings.TrimRight(app.Settings().Meta.AppURL, "/")
 }

@@ -1,4 +1,9 @@
-package hooks
+// Package outbox is the shop's email outbox: emails are queued in the
+// emails collection in the transaction of the change they tell about
+// (Enqueue), and sent in the background with retries (SendDue). Its
+// Manager reacts to the order events and stock movements package orders
+// writes; package jobs queues the owner's digests here.
+package outbox
 
 import (
 	"errors"
@@ -21,12 +26,12 @@ type Email struct {
 	Text      string
 }
 
-// EnqueueEmail adds m to the outbox as "queued" unless an email with the
+// Enqueue adds m to the outbox as "queued" unless an email with the
 // same dedupe key is there already, also when a concurrent writer queued it
 // first (the unique index on dedupe_key decides). It reports whether it
 // added one. Call it inside the transaction whose commit should send the
 // email, or after it.
-func EnqueueEmail(app core.App, m Email) (bool, error) {
+func Enqueue(app core.App, m Email) (bool, error) {
 	col, err := app.FindCachedCollectionByNameOrId("emails")
 	if err != nil {
 		return false, err
