@@ -19,6 +19,7 @@ import (
 	"pocketshop/hooks/payments"
 	"pocketshop/hooks/settings"
 	cron "pocketshop/internal/jobs"
+	"pocketshop/internal/mail"
 	"pocketshop/internal/shop"
 
 	"github.com/pocketbase/dbx"
@@ -290,10 +291,8 @@ type lowProduct struct {
 	Sold int `db:"sold"`
 }
 
-// PerDay is the average number of units sold per day.
-func (p lowProduct) PerDay() float64 {
-	return float64(p.Sold) / (float64(salesWindow) / float64(24*time.Hour))
-}
+// salesDays is salesWindow in days.
+const salesDays = int(salesWindow / (24 * time.Hour))
 
 // lowStockDigest emails the owner one list of every active product at or
 // below its threshold, once per day in the shop's time zone. Nothing is sent
@@ -334,14 +333,18 @@ func (m *Manager) lowStockDigest(ctx context.Context) (int, string, error) {
 	}
 
 	day := now.Format(time.DateOnly)
-	email, err := renderLowStockDigest(lowStockData{Shop: s.ShopName, Day: now, Products: low})
+	digest := mail.LowStockDigest{Shop: s.ShopName, Day: now, SalesDays: salesDays}
+	for _, p := range low {
+		digest.Products = append(digest.Products, mail.LowStockProduct{
+			Name: p.Name, SKU: p.SKU, Stock: p.Stock, Threshold: p.Threshold,
+			Sold: p.Sold, PerDay: float64(p.Sold) / float64(salesDays),
+		})
+	}
+	email, err := mail.RenderLowStockDigest(digest)
 	if err != nil {
 		return 0, "", err
 	}
-	email.To = s.OwnerEmail
-	email.Kind = "low_stock_digest"
-	email.DedupeKey = "digest:low-stock:" + day
-	added, err := outbox.Enqueue(m.app, email)
+	added, err := m.enqueueReport(email, mail.KindLowStockDigest, s.OwnerEmail, "digest:low-stock:"+day)
 	if err != nil {
 		return 0, "", err
 	}
@@ -351,25 +354,11 @@ func (m *Manager) lowStockDigest(ctx context.Context) (int, string, error) {
 	return len(low), fmt.Sprintf("%d low; digest queued for %s", len(low), s.OwnerEmail), nil
 }
 
-// daySummary is what the daily summary reports.
-type daySummary struct {
-	Shop         string
-	Currency     string
-	From, To     time.Time
-	Placed       int
-	PlacedBy     map[string]int // by current status
-	Paid         int
-	RevenueCents int64
-	Refunds      int
-	RefundCents  int64
-	Top          []productSales
-}
-
-type productSales struct {
-	Product    string
-	Name       string
-	Units      int
-	SalesCents int64
+// enqueueReport queues one of the owner's reports, once per dedupe key.
+func (m *Manager) enqueueReport(email mail.Message, kind, to, dedupeKey string) (bool, error) {
+	return outbox.Enqueue(m.app, outbox.Email{
+		To: to, Subject: email.Subject, Kind: kind, DedupeKey: dedupeKey, HTML: email.HTML, Text: email.Text,
+	})
 }
 
 // maxTopProducts is how many best sellers the summary lists.
@@ -394,14 +383,11 @@ func (m *Manager) dailySummary(ctx context.Context) (int, string, error) {
 	}
 	sum.Shop, sum.Currency = s.ShopName, s.Currency
 
-	email, err := renderDailySummary(sum)
+	email, err := mail.RenderDailySummary(sum)
 	if err != nil {
 		return 0, "", err
 	}
-	email.To = s.OwnerEmail
-	email.Kind = "daily_summary"
-	email.DedupeKey = "summary:daily:" + to.Format(time.DateOnly)
-	added, err := outbox.Enqueue(m.app, email)
+	added, err := m.enqueueReport(email, mail.KindDailySummary, s.OwnerEmail, "summary:daily:"+to.Format(time.DateOnly))
 	if err != nil {
 		return 0, "", err
 	}
@@ -414,8 +400,8 @@ func (m *Manager) dailySummary(ctx context.Context) (int, string, error) {
 }
 
 // summarize adds up the orders, payments and refunds in [from, to).
-func (m *Manager) summarize(from, to time.Time) (daySummary, error) {
-	sum := daySummary{From: from, To: to, PlacedBy: map[string]int{}}
+func (m *Manager) summarize(from, to time.Time) (mail.DailySummary, error) {
+	sum := mail.DailySummary{From: from, To: to, PlacedBy: map[string]int{}}
 	f, _ := types.ParseDateTime(from)
 	t, _ := types.ParseDateTime(to)
 	window := dbx.Params{"from": f.String(), "to": t.String()}
@@ -439,7 +425,7 @@ func (m *Manager) summarize(from, to time.Time) (daySummary, error) {
 	if err != nil {
 		return sum, fmt.Errorf("find orders paid: %w", err)
 	}
-	byProduct := map[string]*productSales{}
+	byProduct := map[string]*mail.ProductSales{}
 	for _, o := range paid {
 		sum.Paid++
 		sum.RevenueCents += int64(o.GetInt("total_cents"))
@@ -450,7 +436,7 @@ func (m *Manager) summarize(from, to time.Time) (daySummary, error) {
 		for _, l := range lines {
 			ps := byProduct[l.Product]
 			if ps == nil {
-				ps = &productSales{Product: l.Product, Name: l.Name}
+				ps = &mail.ProductSales{Product: l.Product, Name: l.Name}
 				byProduct[l.Product] = ps
 			}
 			ps.Units += l.Quantity
