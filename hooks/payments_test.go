@@ -45,6 +45,14 @@ func newPayShop(t *testing.T, apiBase string, stock int) *payShop {
 	return &payShop{app: app, srv: shoptest.Serve(t, app), product: p}
 }
 
+// newMemoryShop is a test shop whose payments go to mem.
+func newMemoryShop(t *testing.T, mem *pay.Memory, stock int) *payShop {
+	t.Helper()
+	app := shoptest.NewApp(t, hooks.Deps{Provider: mem})
+	p := shoptest.CreateProduct(t, app, "mug", 1500, stock)
+	return &payShop{app: app, srv: shoptest.Serve(t, app), product: p}
+}
+
 // order places a Stripe order for qty mugs as a guest: 1500*qty plus 500
 // shipping (under the free shipping threshold).
 func (s *payShop) order(t *testing.T, qty int) *core.Record {
@@ -149,6 +157,22 @@ func paidSession(o *core.Record) map[string]any {
 		"amount_total": o.GetInt("total_cents"), "currency": o.GetString("currency"),
 		"client_reference_id": o.Id, "payment_intent": "pi_" + o.Id, "metadata": map[string]string{"order_id": o.Id},
 	}
+}
+
+// paidSessionOf is paidSession as the payment provider reports it.
+func paidSessionOf(o *core.Record) pay.Session {
+	return pay.Session{
+		ID: "cs_test_" + o.Id, Status: pay.SessionComplete, PaymentStatus: pay.PaymentPaid,
+		AmountTotal: int64(o.GetInt("total_cents")), Currency: o.GetString("currency"),
+		OrderID: o.Id, PaymentIntent: "pi_" + o.Id,
+	}
+}
+
+// failedPaidEvent is a checkout.session.completed event for o that Stripe
+// could not deliver.
+func failedPaidEvent(id string, o *core.Record) pay.Event {
+	sess := paidSessionOf(o)
+	return pay.Event{ID: id, Type: pay.EventSessionCompleted, Created: time.Now(), Session: &sess}
 }
 
 func with(m map[string]any, kv ...any) map[string]any {
@@ -607,20 +631,18 @@ func TestDashboardRefund(t *testing.T) {
 // the order is refunded and restocked once.
 func TestDashboardRefundRacesItsWebhook(t *testing.T) {
 	t.Parallel()
-	fake := newFakeStripe(t)
-	s := newPayShop(t, fake.URL, 10)
+	mem := pay.NewMemory(testWebhookSecret)
+	s := newMemoryShop(t, mem, 10)
 	s.setSetting(t, "restock_on_refund", true)
 	owner := shoptest.SuperuserToken(t, s.app)
 
 	o := s.order(t, 2)
 	mustDeliver(t, s.srv, event("evt_paid", pay.EventSessionCompleted, paidSession(o)))
-	fake.mu.Lock()
-	fake.onRefund = func() { // on the fake's goroutine: no t.Fatal here
+	mem.BeforeRefund(func() { // on the request's goroutine: no t.Fatal here
 		if status, body := deliver(t, s.srv, event("evt_refunded", pay.EventChargeRefunded, charge(o, o.GetInt("total_cents")))); status != http.StatusOK {
 			t.Errorf("charge.refunded: %d %s", status, body)
 		}
-	}
-	fake.mu.Unlock()
+	})
 	res := shoptest.Do(t, s.srv, http.MethodPatch, "/api/collections/orders/records/"+o.Id, owner, map[string]any{"status": "refunded"})
 	if res.Status != http.StatusOK {
 		t.Fatalf("refund: %d %s", res.Status, res.Raw)
@@ -638,9 +660,9 @@ func TestDashboardRefundRacesItsWebhook(t *testing.T) {
 
 func TestDashboardRefundRefusedByStripe(t *testing.T) {
 	t.Parallel()
-	fake := newFakeStripe(t)
-	fake.refuseRefunds("Charge ch_123 has already been refunded.")
-	s := newPayShop(t, fake.URL, 10)
+	mem := pay.NewMemory(testWebhookSecret)
+	mem.RefuseRefunds("Charge ch_123 has already been refunded.")
+	s := newMemoryShop(t, mem, 10)
 	owner := shoptest.SuperuserToken(t, s.app)
 
 	o := s.order(t, 1)
@@ -673,20 +695,20 @@ func TestDashboardRefundRefusedByStripe(t *testing.T) {
 
 func TestReconcilePayments(t *testing.T) {
 	t.Parallel()
-	fake := newFakeStripe(t)
-	s := newPayShop(t, fake.URL, 10)
+	mem := pay.NewMemory(testWebhookSecret)
+	s := newMemoryShop(t, mem, 10)
 
 	// A paid session whose webhook never came.
 	a := s.order(t, 1)
 	s.setFields(t, a.Id, map[string]any{"stripe_session_id": "cs_test_" + a.Id, "stripe_session_at": time.Now().Add(-10 * time.Minute)})
-	fake.setSession(paidSession(a))
+	mem.SetSession(paidSessionOf(a))
 	// A session too new to ask about.
 	b := s.order(t, 1)
 	s.setFields(t, b.Id, map[string]any{"stripe_session_id": "cs_test_" + b.Id, "stripe_session_at": time.Now()})
-	fake.setSession(paidSession(b))
+	mem.SetSession(paidSessionOf(b))
 	// An event Stripe failed to deliver.
 	c := s.order(t, 1)
-	fake.addFailedEvent(event("evt_failed_c", pay.EventSessionCompleted, paidSession(c)))
+	mem.AddFailedEvent(failedPaidEvent("evt_failed_c", c))
 
 	n, err := payments.Reconcile(context.Background(), s.app)
 	if err != nil || n != 2 {
@@ -713,8 +735,8 @@ func TestReconcilePayments(t *testing.T) {
 
 func TestClosedOrderExpiresItsSession(t *testing.T) {
 	t.Parallel()
-	fake := newFakeStripe(t)
-	s := newPayShop(t, fake.URL, 10)
+	mem := pay.NewMemory(testWebhookSecret)
+	s := newMemoryShop(t, mem, 10)
 	o := s.order(t, 1)
 	s.setFields(t, o.Id, map[string]any{"stripe_session_id": "cs_test_" + o.Id})
 
@@ -723,7 +745,7 @@ func TestClosedOrderExpiresItsSession(t *testing.T) {
 		t.Fatalf("cancel: %d %s", res.Status, res.Raw)
 	}
 	select {
-	case id := <-fake.expired:
+	case id := <-mem.Expired():
 		if id != "cs_test_"+o.Id {
 			t.Fatalf("expired session %s", id)
 		}
@@ -749,11 +771,11 @@ func TestWebhookAcceptsLargeEvents(t *testing.T) {
 
 func TestPayFindsTheSessionAlreadyPaid(t *testing.T) {
 	t.Parallel()
-	fake := newFakeStripe(t)
-	s := newPayShop(t, fake.URL, 10)
+	mem := pay.NewMemory(testWebhookSecret)
+	s := newMemoryShop(t, mem, 10)
 	o := s.order(t, 1)
 	s.setFields(t, o.Id, map[string]any{"stripe_session_id": "cs_test_" + o.Id, "stripe_session_at": time.Now()})
-	fake.setSession(paidSession(o)) // paid, and the webhook is not here yet
+	mem.SetSession(paidSessionOf(o)) // paid, and the webhook is not here yet
 
 	res := shoptest.Do(t, s.srv, http.MethodPost, "/api/shop/orders/"+o.Id+"/pay?token="+o.GetString("token"), "", nil)
 	if res.Status != http.StatusBadRequest || !strings.Contains(string(res.Raw), "already been paid") {
@@ -784,12 +806,12 @@ func TestWebhookWithoutSecret(t *testing.T) {
 
 func TestReconcilePaymentsJob(t *testing.T) {
 	t.Parallel()
-	fake := newFakeStripe(t)
-	s := newPayShop(t, fake.URL, 10)
+	mem := pay.NewMemory(testWebhookSecret)
+	s := newMemoryShop(t, mem, 10)
 	o := s.order(t, 1)
-	fake.addFailedEvent(event("evt_failed", pay.EventSessionCompleted, paidSession(o)))
+	mem.AddFailedEvent(failedPaidEvent("evt_failed", o))
 
-	sched, err := hooks.NewScheduler(s.app, hooks.Deps{Payments: pay.Config{SecretKey: "sk_test_pocketshop", APIBase: fake.URL}})
+	sched, err := hooks.NewScheduler(s.app, hooks.Deps{Provider: mem})
 	if err != nil {
 		t.Fatal(err)
 	}
