@@ -228,7 +228,7 @@ func truncate(s string, max int) string {
 }
 
 // expireReservations moves every pending order whose reservation has ended
-// to expired, which releases its stock (see onOrderUpdate). An order that a
+// to expired, which releases its stock (package orders). An order that a
 // webhook or its customer moved first is left alone and counted as skipped:
 // the move is checked against the status stored in the transaction, so only
 // one of two racing writers wins.

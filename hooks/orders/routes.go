@@ -29,7 +29,7 @@ func (m *Manager) cancelOrder(e *core.RequestEvent) error {
 		actor, message = shop.ActorAdmin, "Cancelled by the owner."
 	}
 	err = e.App.RunInTransaction(func(txApp core.App) error {
-		// MoveOrder saves an order already in the status without a word, so
+		// Move saves an order already in the status without a word, so
 		// check here, in the transaction, that there is still something to
 		// cancel: a second cancel gets a 400 too.
 		current, err := txApp.FindRecordById("orders", order.Id)

@@ -166,7 +166,7 @@ func (m *Manager) holdForCheckout(app core.App, orderID string) (time.Time, erro
 // onOrderClosed expires the open Checkout Session of an order that was
 // cancelled or expired here, so that nobody pays for it any more. It runs
 // after the commit and calls Stripe in the background: best effort (a late
-// payment is still handled by latePayment).
+// payment is still handled by Manager.latePayment).
 func (m *Manager) onOrderClosed(e *core.RecordEvent) error {
 	from, to := e.Record.GetString("from_status"), e.Record.GetString("to_status")
 	closing := (to == shop.StatusCancelled || to == shop.StatusExpired) && from != to

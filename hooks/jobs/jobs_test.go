@@ -1,4 +1,4 @@
-package hooks_test
+package jobs_test
 
 import (
 	"context"

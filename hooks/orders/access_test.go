@@ -1,4 +1,4 @@
-package hooks_test
+package orders_test
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package hooks_test
+package payments_test
 
 import (
 	"bytes"

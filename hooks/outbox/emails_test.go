@@ -1,4 +1,4 @@
-package hooks_test
+package outbox_test
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package hooks_test
+package storefront_test
 
 import (
 	"net/http"

@@ -1,4 +1,4 @@
-package hooks_test
+package settings_test
 
 import (
 	"testing"
