@@ -19,7 +19,7 @@ import (
 
 // payOrder starts paying a pending order: for Stripe it creates (or reuses
 // the open) Checkout Session and answers {url}; for a manual payment it
-// answers {instructions} from the shop s.
+// answers {instructions} from the shop settings.
 func (m *Manager) payOrder(e *core.RequestEvent) error {
 	order, err := orders.FindAccessible(e)
 	if err != nil {
