@@ -52,7 +52,7 @@ func fromShop(e *shop.Error) *router.ApiError {
 	var data any = e.Cause
 	msg := e.Message
 	if len(e.Fields) > 0 {
-		data = e.Validation()
+		data = fieldErrors(e)
 		if msg == "" {
 			msg = fieldsMessage
 		}
@@ -70,4 +70,34 @@ func fromShop(e *shop.Error) *router.ApiError {
 		return router.NewInternalServerError(msg, data)
 	}
 	return router.NewApiError(status, msg, data)
+}
+
+// ForRecordSave returns err, a shop.Error returned from inside a record save
+// (a model hook), so that PocketBase's records API, which answers the
+// failed save itself, shows its message per field: PocketBase reads them
+// as validation.Errors. errors.As still finds the shop.Error.
+func ForRecordSave(err error) error {
+	var shopErr *shop.Error
+	if !errors.As(err, &shopErr) || len(shopErr.Fields) == 0 {
+		return err
+	}
+	return &recordSaveError{err: err, fields: fieldErrors(shopErr)}
+}
+
+type recordSaveError struct {
+	err    error
+	fields validation.Errors
+}
+
+func (e *recordSaveError) Error() string   { return e.err.Error() }
+func (e *recordSaveError) Unwrap() []error { return []error{e.err, e.fields} }
+
+// fieldErrors returns a shop.Error's field errors as validation.Errors,
+// PocketBase's shape for them.
+func fieldErrors(e *shop.Error) validation.Errors {
+	verrs := make(validation.Errors, len(e.Fields))
+	for name, f := range e.Fields {
+		verrs[name] = validation.NewError(f.Code, f.Message)
+	}
+	return verrs
 }

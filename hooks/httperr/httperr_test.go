@@ -50,3 +50,22 @@ func TestResponse(t *testing.T) {
 		})
 	}
 }
+
+// A shop.Error returned from a record save reaches a records API client
+// with its per-field messages (PocketBase reads validation.Errors), and
+// stays a shop.Error for the shop's own callers.
+func TestForRecordSave(t *testing.T) {
+	t.Parallel()
+	err := fmt.Errorf("save: %w", httperr.ForRecordSave(shop.FieldErr(shop.ECONFLICT, "status", "invalid_status_move", "No.")))
+	if shop.ErrorCode(err) != shop.ECONFLICT {
+		t.Errorf("code %q, want conflict", shop.ErrorCode(err))
+	}
+	data, _ := json.Marshal(router.NewBadRequestError("", err).Data)
+	if want := `{"status":{"code":"invalid_status_move","message":"No."}}`; string(data) != want {
+		t.Errorf("records API data %s, want %s", data, want)
+	}
+	plain := errors.New("disk full")
+	if httperr.ForRecordSave(plain) != plain {
+		t.Error("an error without fields is returned as it is")
+	}
+}

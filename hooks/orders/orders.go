@@ -217,7 +217,7 @@ func (m *Manager) onOrderUpdate(e *core.RecordEvent) error {
 
 		move := moveFrom(e.Context)
 		if err := shop.CheckMove(from, to, move.actor); err != nil {
-			return shop.FieldErr(shop.ECONFLICT, "status", "invalid_status_move", err.Error())
+			return httperr.ForRecordSave(shop.FieldErr(shop.ECONFLICT, "status", "invalid_status_move", err.Error()))
 		}
 
 		now, _ := types.ParseDateTime(m.now().UTC())
@@ -226,8 +226,8 @@ func (m *Manager) onOrderUpdate(e *core.RecordEvent) error {
 			e.Record.Set("paid_at", now)
 		case shop.StatusFulfilled:
 			if e.Record.GetString("tracking_number") == "" {
-				return shop.FieldErr(shop.EINVALID, "tracking_number", "tracking_required",
-					"A tracking number is required to mark an order fulfilled.")
+				return httperr.ForRecordSave(shop.FieldErr(shop.EINVALID, "tracking_number", "tracking_required",
+					"A tracking number is required to mark an order fulfilled."))
 			}
 			e.Record.Set("fulfilled_at", now)
 		case shop.StatusCancelled:
@@ -247,7 +247,7 @@ func (m *Manager) onOrderUpdate(e *core.RecordEvent) error {
 		if err != nil {
 			var short *NotEnoughStockError
 			if errors.As(err, &short) {
-				return shop.FieldErr(shop.EINVALID, "items", "not_enough_stock", short.Error())
+				return httperr.ForRecordSave(shop.FieldErr(shop.EINVALID, "items", "not_enough_stock", short.Error()))
 			}
 			return err
 		}

@@ -3,8 +3,6 @@ package shop
 import (
 	"errors"
 	"fmt"
-
-	validation "github.com/go-ozzo/ozzo-validation/v4"
 )
 
 // Error codes: what kind of failure an Error is. The HTTP layer
@@ -66,28 +64,8 @@ func (e *Error) Error() string {
 	return e.Code + ": " + msg
 }
 
-// Unwrap exposes the field errors as validation.Errors (PocketBase's own
-// vocabulary), so that an Error returned from inside a record save reaches
-// a records API client with the same per-field messages; and the cause.
-func (e *Error) Unwrap() []error {
-	var errs []error
-	if len(e.Fields) > 0 {
-		errs = append(errs, e.Validation())
-	}
-	if e.Cause != nil {
-		errs = append(errs, e.Cause)
-	}
-	return errs
-}
-
-// Validation returns the field errors as validation.Errors.
-func (e *Error) Validation() validation.Errors {
-	verrs := make(validation.Errors, len(e.Fields))
-	for name, f := range e.Fields {
-		verrs[name] = validation.NewError(f.Code, f.Message)
-	}
-	return verrs
-}
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Cause }
 
 // ErrorCode returns the code of the first Error in err's chain, EINTERNAL
 // for any other error and "" for nil.
