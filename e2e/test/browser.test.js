@@ -211,20 +211,20 @@ test('the owner fulfils the order in the dashboard and the customer sees it live
   const { page, problems, context } = await openPage(browser, { ...DESKTOP, timezoneId: 'America/New_York' });
   await page.goto(`${shop.url}/_/`);
   await page.getByLabel('Email').fill(OWNER_EMAIL);
-  await page.getByLabel('Password').fill(OWNER_PASSWORD);
+  await page.getByLabel('Password', { exact: true }).fill(OWNER_PASSWORD);
   await screenshot(page, 'dashboard-login');
   await page.getByRole('button', { name: 'Login' }).click();
-  await page.getByRole('link', { name: 'orders', exact: true }).click();
+  await page.locator('.collections-list .nav-item[title="orders"]').click();
   const order = await owner.collection('orders').getOne(placed.id);
-  const row = page.locator('.table tbody tr', { hasText: order.id });
+  const row = page.locator('.records-table tbody tr', { hasText: order.id });
   await row.waitFor();
   await screenshot(page, 'dashboard-orders');
 
-  const panel = page.locator('.record-panel');
-  const field = (name) => panel.locator('.form-field').filter({ has: page.locator('label span.txt', { hasText: new RegExp(`^${name}$`) }) });
+  const panel = page.locator('.record-upsert-modal');
+  const field = (name) => panel.locator('.record-field-input').filter({ has: page.locator('label span.txt', { hasText: new RegExp(`^${name}$`) }) });
   const setStatus = async (status) => {
     await field('status').locator('.selected-container').click();
-    await field('status').getByRole('menuitem', { name: status, exact: true }).click();
+    await field('status').locator('.select-option', { hasText: new RegExp(`^${status}$`) }).click();
   };
 
   // The money arrived by bank transfer: the owner marks the order paid.

@@ -9,7 +9,7 @@ import (
 	"pocketshop/hooks/httperr"
 	"pocketshop/internal/shop"
 
-	validation "github.com/go-ozzo/ozzo-validation/v4"
+	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/tools/router"
 )
 

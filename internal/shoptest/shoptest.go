@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 
 	"pocketshop/hooks"
@@ -76,7 +77,41 @@ func Factory(deps hooks.Deps, setup func(tb testing.TB, app *tests.TestApp)) fun
 
 // Serve starts a real HTTP server over app's router, with the app's OnServe
 // hooks (and so the /api/shop routes) bound, the way `pocketshop serve` does.
+// The router is built once per app: since PocketBase v0.37 apis.NewRouter
+// binds an OnServe hook of its own (the UI extension routes), so a second
+// router on the same app would register its routes twice and panic.
 func Serve(tb testing.TB, app core.App) *httptest.Server {
+	tb.Helper()
+	srv := httptest.NewServer(handlerOf(tb, app))
+	tb.Cleanup(srv.Close)
+	return srv
+}
+
+// handlers holds the handler built for each app until the app terminates.
+var handlers = struct {
+	sync.Mutex
+	of map[core.App]http.Handler
+}{of: map[core.App]http.Handler{}}
+
+func handlerOf(tb testing.TB, app core.App) http.Handler {
+	tb.Helper()
+	handlers.Lock()
+	defer handlers.Unlock()
+	if h, ok := handlers.of[app]; ok {
+		return h
+	}
+	h := buildHandler(tb, app)
+	handlers.of[app] = h
+	app.OnTerminate().BindFunc(func(e *core.TerminateEvent) error {
+		handlers.Lock()
+		delete(handlers.of, app)
+		handlers.Unlock()
+		return e.Next()
+	})
+	return h
+}
+
+func buildHandler(tb testing.TB, app core.App) http.Handler {
 	tb.Helper()
 	router, err := apis.NewRouter(app)
 	if err != nil {
@@ -92,9 +127,7 @@ func Serve(tb testing.TB, app core.App) *httptest.Server {
 	if err != nil {
 		tb.Fatalf("serve: %v", err)
 	}
-	srv := httptest.NewServer(handler)
-	tb.Cleanup(srv.Close)
-	return srv
+	return handler
 }
 
 // CreateProduct saves an active product with the given price and stock.
