@@ -28,6 +28,7 @@ tools:
 vet:
 	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt: the files above need formatting" && exit 1)
 	$(GO) vet ./...
+	@$(GO) mod tidy -diff || (echo "go.mod/go.sum: run go mod tidy" && exit 1)
 
 fuzz:
 	$(GO) test ./internal/shop -run '^$$' -fuzz FuzzParseOrderInput -fuzztime $(FUZZTIME)

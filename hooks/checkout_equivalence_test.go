@@ -8,7 +8,9 @@ package hooks_test
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -18,13 +20,55 @@ import (
 	"time"
 
 	"pocketshop/hooks"
+	"pocketshop/hooks/outbox"
 	"pocketshop/internal/payments"
 	"pocketshop/internal/shoptest"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tests"
+	"github.com/stripe/stripe-go/v76/webhook"
 )
+
+const testWebhookSecret = "whsec_pocketshop_test"
+
+// paidSession is a checkout.session object as Stripe sends it for order o.
+func paidSession(o *core.Record) map[string]any {
+	return map[string]any{
+		"id": "cs_test_" + o.Id, "object": "checkout.session", "status": "complete", "payment_status": "paid",
+		"amount_total": o.GetInt("total_cents"), "currency": o.GetString("currency"),
+		"client_reference_id": o.Id, "payment_intent": "pi_" + o.Id, "metadata": map[string]string{"order_id": o.Id},
+	}
+}
+
+// event is a Stripe event as its webhook delivers it.
+func event(id, typ string, object map[string]any) map[string]any {
+	return map[string]any{
+		"id": id, "object": "event", "type": typ, "api_version": payments.APIVersion,
+		"created": time.Now().Unix(), "livemode": false, "pending_webhooks": 1,
+		"data": map[string]any{"object": object},
+	}
+}
+
+// deliver signs ev the way Stripe does and posts it to the webhook.
+func deliver(t *testing.T, srv *httptest.Server, ev map[string]any) (int, string) {
+	t.Helper()
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: payload, Secret: testWebhookSecret})
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/shop/stripe/webhook", bytes.NewReader(payload))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Stripe-Signature", signed.Header)
+	res, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatalf("deliver: %v", err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(body)
+}
 
 // checkoutShop is a shop with Stripe configured (no Stripe calls are made
 // by create and paid), an owner email and two products.
@@ -38,7 +82,7 @@ type checkoutShop struct {
 func newCheckoutShop(t *testing.T) *checkoutShop {
 	t.Helper()
 	clock := shoptest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	app := shoptest.NewApp(t, hooks.Deps{Now: clock.Now, Outbox: hooks.OutboxOptions{Interval: -1},
+	app := shoptest.NewApp(t, hooks.Deps{Now: clock.Now, Outbox: outbox.Options{Interval: -1},
 		Payments: payments.Config{SecretKey: "sk_test_pocketshop", WebhookSecret: testWebhookSecret, APIBase: "http://127.0.0.1:9"}})
 	rs, err := app.FindAllRecords("shop_settings")
 	if err != nil || len(rs) != 1 {

@@ -207,3 +207,13 @@ func runOp(op Op, tx *Tx) (err error) {
 	}()
 	return op(tx)
 }
+
+// storeKey is where For keeps an app's Writer in the app's store.
+const storeKey = "pocketshop.groupcommit.writer"
+
+// For returns app's Writer, creating it on first use: one per app, so that
+// every component (and a second set of them, as the `jobs run` command
+// builds) hands its writes to the same goroutine.
+func For(app core.App) *Writer {
+	return app.Store().GetOrSet(storeKey, func() any { return New(app) }).(*Writer)
+}
