@@ -10,6 +10,7 @@ import (
 	"pocketshop/internal/mail"
 	"pocketshop/internal/shop"
 
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -154,13 +155,26 @@ func (m *Manager) onStockMovement(e *core.RecordEvent) error {
 func (m *Manager) queueLowStock(app core.App, mv *core.Record) error {
 	after := mv.GetInt("stock_after")
 	before := after - mv.GetInt("delta")
-	product, err := app.FindRecordById("products", mv.GetString("product"))
+	if before <= after {
+		return nil // stock went up: it cannot cross going down
+	}
+	// Every order line comes here: read the threshold alone, and the
+	// product only for a crossing.
+	var p struct {
+		Threshold int `db:"low_stock_threshold"`
+	}
+	err := app.DB().Select("low_stock_threshold").From("products").
+		Where(dbx.HashExp{"id": mv.GetString("product")}).One(&p)
 	if err != nil {
 		return fmt.Errorf("find product of stock movement %s: %w", mv.Id, err)
 	}
-	threshold := product.GetInt("low_stock_threshold")
+	threshold := p.Threshold
 	if !(after <= threshold && threshold < before) {
 		return nil
+	}
+	product, err := app.FindRecordById("products", mv.GetString("product"))
+	if err != nil {
+		return fmt.Errorf("find product of stock movement %s: %w", mv.Id, err)
 	}
 	s, err := settings.Load(app)
 	if err != nil {
