@@ -2,6 +2,7 @@ package payments
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,10 +12,13 @@ import (
 	"pocketshop/hooks/httperr"
 	"pocketshop/hooks/orders"
 	"pocketshop/hooks/settings"
+	"pocketshop/internal/groupcommit"
 	pay "pocketshop/internal/payments"
 	"pocketshop/internal/shop"
 
+	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/types"
 )
 
 // payOrder starts paying a pending order: for Stripe it creates (or reuses
@@ -82,7 +86,7 @@ func (m *Manager) checkoutURL(ctx context.Context, app core.App, order *core.Rec
 		// The session expired: start a new one.
 	}
 
-	expiresAt, err := m.holdForCheckout(app, order.Id)
+	expiresAt, err := m.holdForCheckout(ctx, order.Id)
 	if err != nil {
 		return "", err
 	}
@@ -115,20 +119,15 @@ func (m *Manager) checkoutURL(ctx context.Context, app core.App, order *core.Rec
 		return "", providerError("Stripe could not start the checkout.", err)
 	}
 
-	err = app.RunInTransaction(func(txApp core.App) error {
-		fresh, err := txApp.FindRecordById("orders", order.Id)
-		if err != nil {
-			return fmt.Errorf("find order %s: %w", order.Id, err)
-		}
-		if fresh.GetString("status") != shop.StatusPending {
-			// Cancelled or expired meanwhile: nobody should pay this session.
-			go m.expireSession(sess.ID, order.Id)
-			return errNoLongerPending
-		}
-		fresh.Set("stripe_session_id", sess.ID)
-		fresh.Set("stripe_session_at", m.now().UTC())
-		return txApp.Save(fresh)
-	})
+	// Through the writer, like every write on the way to paid: one
+	// conditional UPDATE instead of a record save.
+	err = m.writer.Do(ctx, m.orderUpdateOp(order.Id,
+		"[[stripe_session_id]] = {:session}, [[stripe_session_at]] = {:at}",
+		dbx.Params{"session": sess.ID, "at": dateString(m.now().UTC())}, nil))
+	if errors.Is(err, errNoLongerPending) {
+		// Cancelled or expired meanwhile: nobody should pay this session.
+		go m.expireSession(sess.ID, order.Id)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -141,26 +140,66 @@ var errNoLongerPending = shop.Errorf(shop.EINVALID, "The order is no longer pend
 
 // holdForCheckout makes sure the order's reservation lasts as long as a
 // Checkout Session must, and returns when the session should expire.
-func (m *Manager) holdForCheckout(app core.App, orderID string) (time.Time, error) {
+func (m *Manager) holdForCheckout(ctx context.Context, orderID string) (time.Time, error) {
+	now := m.now().UTC()
+	extended := now.Add(checkoutExtendTo).Truncate(time.Second)
 	var expiresAt time.Time
-	err := app.RunInTransaction(func(txApp core.App) error {
-		order, err := txApp.FindRecordById("orders", orderID)
+	err := m.writer.Do(ctx, m.orderUpdateOp(orderID, "[[expires_at]] = {:exp}",
+		dbx.Params{"exp": ""}, func(current *core.Record, params dbx.Params) bool {
+			expiresAt = current.GetDateTime("expires_at").Time()
+			if expiresAt.Sub(now) >= checkoutMinLifetime {
+				return false
+			}
+			expiresAt = extended
+			params["exp"] = dateString(extended)
+			return true
+		}))
+	return expiresAt, err
+}
+
+// dateString is t as PocketBase stores a date.
+func dateString(t time.Time) string {
+	dt, _ := types.ParseDateTime(t)
+	return dt.String()
+}
+
+// orderUpdateOp sets fields of a pending order with one UPDATE ... RETURNING
+// (set: "[[field]] = {:param}, ..."; updated is set too), refusing with
+// errNoLongerPending when the order is not pending. decide, when not nil,
+// sees the order as stored and may change params or skip the write (false).
+// The update fires the order's after-update hooks, not its before-save
+// ones: these writes move no status.
+func (m *Manager) orderUpdateOp(orderID, set string, params dbx.Params, decide func(current *core.Record, params dbx.Params) bool) groupcommit.Op {
+	return func(tx *groupcommit.Tx) error {
+		var row dbx.NullStringMap
+		err := tx.Query("SELECT * FROM {{orders}} WHERE [[id]] = {:id}", dbx.Params{"id": orderID}).One(&row)
+		if errors.Is(err, sql.ErrNoRows) {
+			return groupcommit.Refuse(errNoLongerPending)
+		}
 		if err != nil {
 			return fmt.Errorf("find order %s: %w", orderID, err)
 		}
-		if order.GetString("status") != shop.StatusPending {
-			return errNoLongerPending
+		col, err := tx.App.FindCachedCollectionByNameOrId("orders")
+		if err != nil {
+			return err
 		}
-		expiresAt = order.GetDateTime("expires_at").Time()
-		now := m.now().UTC()
-		if expiresAt.Sub(now) >= checkoutMinLifetime {
+		current, err := groupcommit.RecordFromRow(col, row)
+		if err != nil {
+			return err
+		}
+		if current.GetString("status") != shop.StatusPending {
+			return groupcommit.Refuse(errNoLongerPending)
+		}
+		p := dbx.Params{"id": orderID, "pending": shop.StatusPending, "now": groupcommit.Now()}
+		for k, v := range params {
+			p[k] = v
+		}
+		if decide != nil && !decide(current, p) {
 			return nil
 		}
-		expiresAt = now.Add(checkoutExtendTo).Truncate(time.Second)
-		order.Set("expires_at", expiresAt)
-		return txApp.Save(order)
-	})
-	return expiresAt, err
+		_, err = tx.UpdateReturning(col, "UPDATE {{orders}} SET "+set+", [[updated]] = {:now} WHERE [[id]] = {:id} AND [[status]] = {:pending}", p)
+		return err
+	}
 }
 
 // onOrderClosed expires the open Checkout Session of an order that was
