@@ -9,6 +9,7 @@
 package orders
 
 import (
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -318,28 +319,11 @@ func (m *Manager) onOrderDelete(e *core.RecordEvent) error {
 	})
 }
 
-// loadProducts fetches the products an order asks for, keyed by id.
+// loadProducts reads what pricing and the stock check need of the products
+// an order asks for, keyed by id, with one plain SELECT (a record query
+// would build whole records for four fields).
 func loadProducts(app core.App, lines []shop.Line) (map[string]shop.Product, error) {
-	ids := make([]string, len(lines))
-	for i, l := range lines {
-		ids[i] = l.Product
-	}
-	records, err := app.FindRecordsByIds("products", ids)
-	if err != nil {
-		return nil, fmt.Errorf("load products: %w", err)
-	}
-	products := make(map[string]shop.Product, len(records))
-	for _, r := range records {
-		products[r.Id] = shop.Product{
-			ID:             r.Id,
-			Name:           r.GetString("name"),
-			SKU:            r.GetString("sku"),
-			UnitPriceCents: int64(r.GetInt("price_cents")),
-			Stock:          int64(r.GetInt("stock")),
-			Active:         r.GetBool("active"),
-		}
-	}
-	return products, nil
+	return selectProducts(app.DB().NewQuery, lines)
 }
 
 // nextOrderNumber gives out the next order number: one more than the last
@@ -350,14 +334,17 @@ func nextOrderNumber(query func(string, dbx.Params) *dbx.Query) (int, error) {
 	var next struct {
 		N int `db:"value"`
 	}
-	err := query(`INSERT INTO {{_shop_counters}} ([[name]], [[value]])
-		SELECT 'order_number', MAX(n) + 1 FROM (
-			SELECT COALESCE(MAX([[number]]), {:first}) AS n FROM {{orders}}
-			UNION ALL
-			SELECT [[value]] FROM {{_shop_counters}} WHERE [[name]] = 'order_number')
-		WHERE true
-		ON CONFLICT ([[name]]) DO UPDATE SET [[value]] = excluded.[[value]]
+	// The counter row exists from the first order on: one single-row UPDATE
+	// (the MAX is answered from the unique index on number).
+	err := query(`UPDATE {{_shop_counters}}
+		SET [[value]] = MAX([[value]], (SELECT COALESCE(MAX([[number]]), {:first}) FROM {{orders}})) + 1
+		WHERE [[name]] = 'order_number'
 		RETURNING [[value]]`, dbx.Params{"first": firstOrderNumber}).One(&next)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = query(`INSERT INTO {{_shop_counters}} ([[name]], [[value]])
+			SELECT 'order_number', COALESCE(MAX([[number]]), {:first}) + 1 FROM {{orders}}
+			RETURNING [[value]]`, dbx.Params{"first": firstOrderNumber}).One(&next)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("next order number: %w", err)
 	}

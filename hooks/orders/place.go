@@ -206,8 +206,14 @@ func InsertEmails(tx *groupcommit.Tx, emails []*core.Record) error {
 }
 
 // loadStock reads, in the writer's transaction, what pricing and the stock
-// check need of the products req asks for, with one plain SELECT.
+// check need of the products req asks for.
 func loadStock(tx *groupcommit.Tx, req []shop.Line) (map[string]shop.Product, error) {
+	return selectProducts(func(q string) *dbx.Query { return tx.Query(q, nil) }, req)
+}
+
+// selectProducts reads the products req asks for with one plain SELECT
+// prepared by newQuery, keyed by id.
+func selectProducts(newQuery func(string) *dbx.Query, req []shop.Line) (map[string]shop.Product, error) {
 	params := make(dbx.Params, len(req))
 	holders := make([]string, len(req))
 	for i, l := range req {
@@ -223,8 +229,8 @@ func loadStock(tx *groupcommit.Tx, req []shop.Line) (map[string]shop.Product, er
 		Stock  int64  `db:"stock"`
 		Active bool   `db:"active"`
 	}
-	err := tx.Query("SELECT [[id]], [[name]], [[sku]], [[price_cents]], [[stock]], [[active]] FROM {{products}} WHERE [[id]] IN ("+
-		strings.Join(holders, ", ")+")", params).All(&rows)
+	err := newQuery("SELECT [[id]], [[name]], [[sku]], [[price_cents]], [[stock]], [[active]] FROM {{products}} WHERE [[id]] IN (" +
+		strings.Join(holders, ", ") + ")").Bind(params).All(&rows)
 	if err != nil {
 		return nil, fmt.Errorf("load products: %w", err)
 	}
