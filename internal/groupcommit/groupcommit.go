@@ -48,7 +48,9 @@ var ErrClosed = errors.New("groupcommit: the writer is closed")
 
 // Op is one request's work: checks, then plain SQL writes through tx.
 // It may be run more than once (a batch re-run), each time in a fresh
-// transaction: it must not keep state between runs.
+// transaction: it must not keep state between runs. It must use tx.App
+// only: the app outside holds no connection while the batch holds the only
+// write connection (a save through it would wait for ever).
 type Op func(tx *Tx) error
 
 // Refusal is an Op's answer "no" to its request, given before its first
