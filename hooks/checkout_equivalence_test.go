@@ -81,8 +81,15 @@ type checkoutShop struct {
 
 func newCheckoutShop(t *testing.T) *checkoutShop {
 	t.Helper()
+	return newCheckoutShopWith(t, nil)
+}
+
+// newCheckoutShopWith is newCheckoutShop with payments going to provider
+// (the Stripe adapter, pointed at a closed port, when nil).
+func newCheckoutShopWith(t *testing.T, provider payments.Provider) *checkoutShop {
+	t.Helper()
 	clock := shoptest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
-	app := shoptest.NewApp(t, hooks.Deps{Now: clock.Now, Outbox: outbox.Options{Interval: -1},
+	app := shoptest.NewApp(t, hooks.Deps{Now: clock.Now, Outbox: outbox.Options{Interval: -1}, Provider: provider,
 		Payments: payments.Config{SecretKey: "sk_test_pocketshop", WebhookSecret: testWebhookSecret, APIBase: "http://127.0.0.1:9"}})
 	rs, err := app.FindAllRecords("shop_settings")
 	if err != nil || len(rs) != 1 {
