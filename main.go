@@ -15,8 +15,9 @@ import (
 	_ "time/tzdata" // the shop's time zone works on hosts without zoneinfo
 
 	"pocketshop/hooks"
+	"pocketshop/hooks/jobs"
 	"pocketshop/internal/config"
-	"pocketshop/internal/jobs"
+	cron "pocketshop/internal/jobs"
 	"pocketshop/internal/payments"
 	_ "pocketshop/pb_migrations"
 
@@ -69,8 +70,8 @@ func main() {
 		Automigrate:  false, // the schema is owned by the Go migrations in pb_migrations/
 	})
 
-	jobsConfig := hooks.JobsConfig{Start: true}
-	schedules, err := jobs.SchedulesFromEnv(os.Environ(), hooks.JobNames(jobsConfig))
+	jobsConfig := jobs.Config{Start: true}
+	schedules, err := cron.SchedulesFromEnv(os.Environ(), jobs.Names(jobsConfig))
 	if err != nil {
 		log.Fatalf("pocketshop: %v", err)
 	}
@@ -78,7 +79,7 @@ func main() {
 	app.RootCmd.Long = app.RootCmd.Short + `
 
 Environment variables (all optional; a bad value stops the start with one line naming it):
-` + config.Help() + jobsHelp(hooks.JobNames(jobsConfig)) + `
+` + config.Help() + jobsHelp(jobs.Names(jobsConfig)) + `
 Start the shop on a domain with automatic HTTPS:  pocketshop serve shop.example.com
 Behind a proxy:                                   pocketshop serve --http=127.0.0.1:8090
 Allow a storefront on another domain (CORS):      pocketshop serve --origins=https://www.example.com
@@ -168,7 +169,7 @@ Set the data dir with --dir (default: pb_data beside the binary).`
 func jobsHelp(names []string) string {
 	var b strings.Builder
 	for _, name := range names {
-		fmt.Fprintf(&b, "  %-35s schedule of the %s job (cron, or off)\n", jobs.EnvVar(name), name)
+		fmt.Fprintf(&b, "  %-35s schedule of the %s job (cron, or off)\n", cron.EnvVar(name), name)
 	}
 	return b.String()
 }

@@ -25,9 +25,9 @@ import (
 	"testing"
 	"time"
 
-	"pocketshop/hooks"
+	"pocketshop/hooks/jobs"
 	"pocketshop/internal/config"
-	"pocketshop/internal/jobs"
+	cron "pocketshop/internal/jobs"
 	"pocketshop/pb_migrations"
 
 	"github.com/pocketbase/pocketbase/core"
@@ -99,7 +99,7 @@ func shopEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
-		if !slices.ContainsFunc(config.Vars, func(v config.Var) bool { return v.Name == name }) && !strings.HasPrefix(name, jobs.EnvPrefix) {
+		if !slices.ContainsFunc(config.Vars, func(v config.Var) bool { return v.Name == name }) && !strings.HasPrefix(name, cron.EnvPrefix) {
 			env = append(env, kv)
 		}
 	}
@@ -286,9 +286,9 @@ func TestHelpListsEveryVariable(t *testing.T) {
 			t.Errorf("--help does not list %s:\n%s", v.Name, out)
 		}
 	}
-	for _, name := range hooks.JobNames(hooks.JobsConfig{}) {
-		if !strings.Contains(out, jobs.EnvVar(name)) {
-			t.Errorf("--help does not list %s", jobs.EnvVar(name))
+	for _, name := range jobs.Names(jobs.Config{}) {
+		if !strings.Contains(out, cron.EnvVar(name)) {
+			t.Errorf("--help does not list %s", cron.EnvVar(name))
 		}
 	}
 	for _, want := range []string{"--origins", "backup", "restore"} {
@@ -313,9 +313,9 @@ func TestReadmeListsEveryVariable(t *testing.T) {
 			t.Errorf("README's Deploy section does not list %s", v.Name)
 		}
 	}
-	for _, name := range hooks.JobNames(hooks.JobsConfig{}) {
-		if !strings.Contains(string(readme), jobs.EnvVar(name)) {
-			t.Errorf("README does not list %s", jobs.EnvVar(name))
+	for _, name := range jobs.Names(jobs.Config{}) {
+		if !strings.Contains(string(readme), cron.EnvVar(name)) {
+			t.Errorf("README does not list %s", cron.EnvVar(name))
 		}
 	}
 }

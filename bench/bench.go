@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,16 +62,26 @@ func parseInts(spec string) ([]int, error) {
 
 // runConfig is what `bench run` measures.
 type runConfig struct {
-	Concurrency []int         `json:"concurrency"`
-	Duration    time.Duration `json:"duration_ns"`
-	Scenarios   []string      `json:"scenarios"`
-	Sizes       []size        `json:"sizes"`
+	Concurrency []int `json:"concurrency"`
+	// Rates are the offered rates (ops/s) of the open-loop rows.
+	Rates     []int         `json:"rates,omitempty"`
+	Duration  time.Duration `json:"duration_ns"`
+	Scenarios []string      `json:"scenarios"`
+	Sizes     []size        `json:"sizes"`
 	// Syncs are the synchronous modes the first size is measured with;
 	// other sizes use the first one.
 	Syncs []string `json:"syncs"`
 	// ProfileAt takes a CPU profile of pocketshop's checkout at this
 	// concurrency (0: none).
 	ProfileAt int `json:"profile_at"`
+	// Repo is the repository, where the flow scenario finds stripe-mock.
+	Repo string `json:"-"`
+	// Before, when set, is pocketshop built from an earlier commit
+	// (-before REF), measured beside the current one in every round.
+	Before *target `json:"before,omitempty"`
+	// Rounds repeats every measurement, the targets interleaved in each
+	// round, so that a drift of the machine's speed hits them alike.
+	Rounds int `json:"rounds"`
 }
 
 // row is one measured run: one server, scenario, size, sync mode and
@@ -81,6 +92,7 @@ type row struct {
 	Size        size   `json:"size"`
 	Sync        string `json:"sync"`
 	Concurrency int    `json:"concurrency"`
+	Round       int    `json:"round"`
 	loadResult
 	PeakRSS  int64   `json:"peak_rss_bytes"`
 	DataDir  int64   `json:"data_dir_bytes"`
@@ -123,43 +135,55 @@ func benchRun(ctx context.Context, cfg runConfig, shop, bare target, workDir str
 		fmt.Fprintf(w, "raw SQLite write transactions/s (synchronous=%s, one row each): %.0f\n", sync, tps)
 	}
 
+	targets := []target{bare}
+	if cfg.Before != nil {
+		targets = append(targets, *cfg.Before)
+	}
+	targets = append(targets, shop)
+
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, tableHeader())
-	for i, sz := range cfg.Sizes {
-		syncs := cfg.Syncs
-		if i > 0 {
-			syncs = syncs[:1]
-		}
-		for _, sync := range syncs {
-			for _, scenario := range cfg.Scenarios {
-				var bareRows []row
-				for _, t := range []target{bare, shop} {
-					profile := 0
-					if t.Shop && scenario == "checkout" && i == 0 && sync == cfg.Syncs[0] {
-						profile = cfg.ProfileAt
-					}
-					rows, inv, prof, err := measure(ctx, t, scenario, sz, sync, cfg, profile, workDir)
-					if err != nil {
-						return rep, err
-					}
-					for j := range rows {
-						if t.Shop && j < len(bareRows) {
-							rows[j].RatioOps = ratio(rows[j].OpsPerSec, bareRows[j].OpsPerSec)
-							rows[j].RatioP99 = ratio(rows[j].P99ms, bareRows[j].P99ms)
+	for round := 1; round <= max(1, cfg.Rounds); round++ {
+		for i, sz := range cfg.Sizes {
+			syncs := cfg.Syncs
+			if i > 0 {
+				syncs = syncs[:1]
+			}
+			for _, sync := range syncs {
+				for _, scenario := range cfg.Scenarios {
+					var bareRows []row
+					for _, t := range targets {
+						if !t.Shop && scenario == "flow" {
+							continue // bare PocketBase has no pay route or webhook
 						}
-						fmt.Fprintln(w, tableRow(rows[j]))
-					}
-					if !t.Shop {
-						bareRows = rows
-					}
-					rep.Rows = append(rep.Rows, rows...)
-					rep.Invariants = append(rep.Invariants, inv)
-					if prof != "" {
-						rep.Profile = prof
-					}
-					for _, c := range inv.Checks {
-						if c.Status != pass {
-							fmt.Fprintf(w, "      invariant %s/%s/%s: %s\n", t.Name, scenario, sz, strings.TrimSpace(c.String()))
+						profile := 0
+						if t.Shop && profiled(scenario) && i == 0 && sync == cfg.Syncs[0] && round == 1 {
+							profile = cfg.ProfileAt
+						}
+						rows, inv, prof, err := measure(ctx, t, scenario, sz, sync, cfg, profile, workDir, round)
+						if err != nil {
+							return rep, err
+						}
+						for j := range rows {
+							rows[j].Round = round
+							if t.Shop && j < len(bareRows) {
+								rows[j].RatioOps = ratio(rows[j].OpsPerSec, bareRows[j].OpsPerSec)
+								rows[j].RatioP99 = ratio(rows[j].P99ms, bareRows[j].P99ms)
+							}
+							fmt.Fprintln(w, tableRow(rows[j]))
+						}
+						if !t.Shop {
+							bareRows = rows
+						}
+						rep.Rows = append(rep.Rows, rows...)
+						rep.Invariants = append(rep.Invariants, inv)
+						if prof != "" {
+							rep.Profile += t.Name + " " + scenario + " " + prof
+						}
+						for _, c := range inv.Checks {
+							if c.Status != pass {
+								fmt.Fprintf(w, "      invariant %s/%s/%s: %s\n", t.Name, scenario, sz, strings.TrimSpace(c.String()))
+							}
 						}
 					}
 				}
@@ -167,6 +191,11 @@ func benchRun(ctx context.Context, cfg runConfig, shop, bare target, workDir str
 		}
 	}
 	return rep, nil
+}
+
+// profiled says which scenarios get a CPU profile: the ones that write.
+func profiled(scenario string) bool {
+	return scenario == "checkout" || scenario == "order" || scenario == "flow"
 }
 
 func ratio(a, b float64) float64 {
@@ -178,9 +207,9 @@ func ratio(a, b float64) float64 {
 
 // measure starts t on a fresh data dir seeded with sz, runs scenario at each
 // concurrency, stops it and checks the invariants.
-func measure(ctx context.Context, t target, scenario string, sz size, sync string, cfg runConfig, profileAt int, workDir string) ([]row, invariantRun, string, error) {
+func measure(ctx context.Context, t target, scenario string, sz size, sync string, cfg runConfig, profileAt int, workDir string, round int) ([]row, invariantRun, string, error) {
 	inv := invariantRun{Target: t.Name, Scenario: scenario, Size: sz, Sync: sync}
-	dir := filepath.Join(workDir, fmt.Sprintf("%s-%s-%s-%s", t.Name, scenario, strings.ReplaceAll(sz.String(), "/", "o"), sync))
+	dir := filepath.Join(workDir, fmt.Sprintf("%s-%s-%s-%s-r%d", t.Name, scenario, strings.ReplaceAll(sz.String(), "/", "o"), sync, round))
 	srv, err := newServer(t, dir, sync)
 	if err != nil {
 		return nil, inv, "", err
@@ -195,6 +224,15 @@ func measure(ctx context.Context, t target, scenario string, sz size, sync strin
 		return nil, inv, "", fmt.Errorf("seed orders: %w", err)
 	}
 	var env []string
+	if scenario == "flow" && t.Shop {
+		mock, err := startStripeMock(cfg.Repo)
+		if err != nil {
+			return nil, inv, "", err
+		}
+		defer mock.stop()
+		// stripe-mock refuses a key with more than one underscore
+		env = append(env, "STRIPE_API_BASE="+mock.url, "STRIPE_SECRET_KEY=sk_test_pocketshopbench")
+	}
 	var pprofAddr string
 	if profileAt > 0 {
 		port, err := freePort()
@@ -212,11 +250,24 @@ func measure(ctx context.Context, t target, scenario string, sz size, sync strin
 	for _, c := range cfg.Concurrency {
 		maxConc = max(maxConc, c)
 	}
+	if len(cfg.Rates) > 0 {
+		maxConc = max(maxConc, 256)
+	}
 	wd := newWorld(srv, products, maxConc)
 	wd.probeWebhook(ctx)
 	fn := map[string]op{"browse": wd.browse, "browse-total": wd.browseTotal, "checkout": wd.checkoutBare}[scenario]
-	if scenario == "checkout" && t.Shop {
-		fn = wd.checkoutShop
+	if scenario == "order" || scenario == "flow" {
+		fn = wd.checkoutBare // bare PocketBase's baseline: the same write, without the shop's work
+	}
+	if t.Shop {
+		switch scenario {
+		case "checkout":
+			fn = wd.checkoutShop
+		case "order":
+			fn = wd.orderShop
+		case "flow":
+			fn = wd.flowShop
+		}
 	}
 	if fn == nil {
 		return nil, inv, "", fmt.Errorf("unknown scenario %q", scenario)
@@ -224,17 +275,33 @@ func measure(ctx context.Context, t target, scenario string, sz size, sync strin
 
 	var rows []row
 	var profile string
-	for _, conc := range cfg.Concurrency {
+	// closed-loop rows are listed by their clients, open-loop ones by a
+	// negative offered rate
+	loads := slices.Clone(cfg.Concurrency)
+	for _, r := range cfg.Rates {
+		loads = append(loads, -r)
+	}
+	for _, conc := range loads {
 		srv.resetPeakRSS()
 		var profDone chan string
 		if conc == profileAt && pprofAddr != "" {
 			profDone = make(chan string, 1)
 			go func() { profDone <- takeProfile(pprofAddr, t.Bin, cfg.Duration, workDir) }()
 		}
-		res := runLoad(ctx, conc, cfg.Duration, uint64(conc), fn)
+		cpu0 := srv.cpuTime()
+		var res loadResult
+		if conc > 0 {
+			res = runLoad(ctx, conc, cfg.Duration, uint64(conc), fn)
+		} else {
+			res = runOpenLoop(ctx, -conc, cfg.Duration, uint64(-conc), fn)
+			conc = 0
+		}
+		if res.Ops > 0 {
+			res.CPUmsPerOp = float64((srv.cpuTime() - cpu0).Microseconds()) / 1000 / float64(res.Ops)
+		}
 		r := row{Scenario: scenario, Target: t.Name, Size: sz, Sync: sync, Concurrency: conc, loadResult: res,
 			PeakRSS: srv.peakRSS(), DataDir: dirSize(dir)}
-		if scenario == "checkout" && t.Shop && !wd.webhook {
+		if (scenario == "checkout" || scenario == "flow") && t.Shop && !wd.webhook {
 			r.Note = "webhook: not available"
 		}
 		if profDone != nil {
@@ -258,7 +325,7 @@ func takeProfile(addr, bin string, d time.Duration, workDir string) string {
 		return "profile failed: " + err.Error()
 	}
 	defer res.Body.Close()
-	path := filepath.Join(workDir, "cpu-checkout.pprof")
+	path := filepath.Join(workDir, fmt.Sprintf("cpu-%d.pprof", time.Now().UnixNano()))
 	f, err := os.Create(path)
 	if err != nil {
 		return "profile failed: " + err.Error()
@@ -281,8 +348,8 @@ func takeProfile(addr, bin string, d time.Duration, workDir string) string {
 }
 
 func tableHeader() string {
-	return fmt.Sprintf("%-12s %-11s %-6s %-6s %4s  %9s %8s %8s %8s  %8s %8s  %-13s  %s",
-		"scenario", "size", "sync", "target", "conc", "ops/s", "p50 ms", "p95 ms", "p99 ms", "RSS MB", "data MB", "vs bare ops/p99", "errors")
+	return fmt.Sprintf("%-12s %-11s %-6s %-6s %4s  %9s %8s %8s %8s %7s  %8s %8s  %-13s  %s",
+		"scenario", "size", "sync", "target", "conc", "ops/s", "p50 ms", "p95 ms", "p99 ms", "cpu/op", "RSS MB", "data MB", "vs bare ops/p99", "errors")
 }
 
 func tableRow(r row) string {
@@ -301,8 +368,12 @@ func tableRow(r row) string {
 	if r.Note != "" {
 		e += " (" + r.Note + ")"
 	}
-	return fmt.Sprintf("%-12s %-11s %-6s %-6s %4d  %9.1f %8.1f %8.1f %8.1f  %8.1f %8.1f  %-13s  %s",
-		r.Scenario, r.Size, r.Sync, shortName(r.Target), r.Concurrency, r.OpsPerSec, r.P50ms, r.P95ms, r.P99ms,
+	load := strconv.Itoa(r.Concurrency)
+	if r.OfferedRate > 0 {
+		load = "r" + strconv.Itoa(r.OfferedRate)
+	}
+	return fmt.Sprintf("%-12s %-11s %-6s %-6s %4s  %9.1f %8.1f %8.1f %8.1f %7.2f  %8.1f %8.1f  %-13s  %s",
+		r.Scenario, r.Size, r.Sync, shortName(r.Target), load, r.OpsPerSec, r.P50ms, r.P95ms, r.P99ms, r.CPUmsPerOp,
 		float64(r.PeakRSS)/(1<<20), float64(r.DataDir)/(1<<20), vs, e)
 }
 

@@ -22,6 +22,11 @@ type loadResult struct {
 	P95ms     float64        `json:"p95_ms"`
 	P99ms     float64        `json:"p99_ms"`
 	Seconds   float64        `json:"seconds"`
+	// OfferedRate is the fixed arrival rate (ops/s) of an open-loop run;
+	// 0 for a closed loop of clients. OpsPerSec is then the achieved rate.
+	OfferedRate int `json:"offered_rate,omitempty"`
+	// CPUmsPerOp is the server's CPU time (user + system) per op, in ms.
+	CPUmsPerOp float64 `json:"server_cpu_ms_per_op"`
 }
 
 // runLoad runs op from conc workers until d has passed and measures each
@@ -93,4 +98,73 @@ func errorKinds(errs map[string]int) []string {
 	}
 	sort.Slice(kinds, func(i, j int) bool { return errs[kinds[i]] > errs[kinds[j]] })
 	return kinds
+}
+
+// maxInFlight bounds the requests an open-loop run keeps waiting at once;
+// an arrival that finds them all busy is counted as an error ("client:
+// backlog full") rather than queued, so a server that falls behind shows.
+const maxInFlight = 2048
+
+// runOpenLoop offers fn at a fixed rate (ops per second) for d, whatever the
+// server's answers, and measures each op from the moment it was due: a slow
+// server cannot slow the offered load down (no coordinated omission). The
+// achieved rate counts the ops that succeeded, over the offered window
+// stretched to the last answer.
+func runOpenLoop(ctx context.Context, rate int, d time.Duration, seed uint64, fn op) loadResult {
+	interval := time.Second / time.Duration(rate)
+	n := int(d / interval)
+	var (
+		mu    sync.Mutex
+		lat   []time.Duration
+		errs  = map[string]int{}
+		good  int
+		last  time.Time
+		wg    sync.WaitGroup
+		sem   = make(chan struct{}, maxInFlight)
+		start = time.Now()
+	)
+	// The answers get a grace period past the window; later ones time out.
+	opCtx, cancel := context.WithTimeout(ctx, d+30*time.Second)
+	defer cancel()
+	for i := range n {
+		due := start.Add(time.Duration(i) * interval)
+		if wait := time.Until(due); wait > 0 {
+			time.Sleep(wait)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		select {
+		case sem <- struct{}{}:
+		default:
+			mu.Lock()
+			errs["client: backlog full"]++
+			mu.Unlock()
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			kind := fn(opCtx, rand.New(rand.NewPCG(seed, uint64(i))))
+			took := time.Since(due)
+			mu.Lock()
+			defer mu.Unlock()
+			lat = append(lat, took)
+			if kind != "" {
+				errs[kind]++
+				return
+			}
+			good++
+			last = time.Now()
+		}()
+	}
+	wg.Wait()
+
+	window := max(d, last.Sub(start))
+	r := loadResult{Ops: len(lat), Errors: errs, Seconds: window.Seconds(), OfferedRate: rate}
+	r.OpsPerSec = float64(good) / r.Seconds
+	slices.Sort(lat)
+	r.P50ms, r.P95ms, r.P99ms = pct(lat, 0.50), pct(lat, 0.95), pct(lat, 0.99)
+	return r
 }

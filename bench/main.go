@@ -43,9 +43,13 @@ func run(args []string) error {
 	sync := fs.String("sync", "full,normal", "SQLite synchronous modes to measure (the first is used for every size, the others for the first size)")
 	duration := fs.Duration("duration", 5*time.Second, "how long each row (or each fault's load) runs")
 
-	conc := fs.String("c", "1,8,32,128", "run: concurrency levels (clients)")
-	scenarios := fs.String("scenarios", "checkout,browse", "run: scenarios: checkout, browse (no total count), browse-total (with it)")
+	conc := fs.String("c", "1,8,32,128", "run: concurrency levels (clients) of the closed loop; empty for none")
+	rates := fs.String("rate", "", "run: offered rates (ops/s) of an open loop, after the closed loop's rows, e.g. 400")
+	scenarios := fs.String("scenarios", "checkout,browse", "run: scenarios: checkout (order + webhook), order (create only), "+
+		"flow (order + pay route at stripe-mock + webhook), browse (no total count), browse-total (with it)")
 	sizes := fs.String("sizes", "100,10000,100000,100/100000", "run: data sets, as products or products/existing orders")
+	before := fs.String("before", "", "run: also measure pocketshop built from this git ref (e.g. main) as target \"before\", interleaved with the current one")
+	rounds := fs.Int("rounds", 1, "run: repeat every row this many times, the targets interleaved in each round")
 	profileAt := fs.Int("profile", 32, "run: take a CPU profile of pocketshop's checkout at this concurrency (0: none)")
 
 	products := fs.Int("products", 100, "faults: catalog size")
@@ -90,9 +94,28 @@ func run(args []string) error {
 
 	switch cmd {
 	case "run":
-		cfg := runConfig{Duration: *duration, Scenarios: strings.Split(*scenarios, ","), Syncs: syncs, ProfileAt: *profileAt}
-		if cfg.Concurrency, err = parseInts(*conc); err != nil {
-			return fmt.Errorf("-c: %w", err)
+		cfg := runConfig{Duration: *duration, Scenarios: strings.Split(*scenarios, ","), Syncs: syncs, ProfileAt: *profileAt,
+			Repo: repo, Rounds: *rounds}
+		if *before != "" {
+			fmt.Printf("building pocketshop at %s ...\n", *before)
+			t, err := buildAt(repo, *before, filepath.Join(workDir, "before"))
+			if err != nil {
+				return err
+			}
+			cfg.Before = &t
+		}
+		if *conc != "" {
+			if cfg.Concurrency, err = parseInts(*conc); err != nil {
+				return fmt.Errorf("-c: %w", err)
+			}
+		}
+		if *rates != "" {
+			if cfg.Rates, err = parseInts(*rates); err != nil {
+				return fmt.Errorf("-rate: %w", err)
+			}
+		}
+		if len(cfg.Concurrency)+len(cfg.Rates) == 0 {
+			return fmt.Errorf("-c and -rate are both empty: nothing to measure")
 		}
 		if cfg.Sizes, err = parseSizes(*sizes); err != nil {
 			return fmt.Errorf("-sizes: %w", err)
@@ -100,6 +123,7 @@ func run(args []string) error {
 		rep, err := benchRun(ctx, cfg, shop, bare, workDir, os.Stdout)
 		if rep != nil {
 			summarizeRun(rep)
+			summarizeRounds(rep)
 			if werr := writeJSON(resultsDir, "run-"+stamp, rep); werr != nil && err == nil {
 				err = werr
 			}
@@ -139,7 +163,7 @@ func run(args []string) error {
 func summarizeRun(rep *report) {
 	fmt.Println()
 	for _, r := range rep.Rows {
-		if r.Target != "pocketshop" || r.Scenario != "checkout" {
+		if r.Target != "pocketshop" || r.Scenario != "checkout" || r.OfferedRate > 0 {
 			continue
 		}
 		if raw := rep.RawTPS[r.Sync]; raw > 0 && r.Size == rep.Config.Sizes[0] {

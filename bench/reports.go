@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -279,26 +278,4 @@ func seedReportOrders(dbPath string, cfg reportsConfig, products []string, now t
 		}
 	}
 	return tx.Commit()
-}
-
-// cpuTime is the server process's CPU time so far (user + system), from
-// /proc/PID/stat; 0 where that cannot be read.
-func (s *server) cpuTime() time.Duration {
-	if s.cmd == nil {
-		return 0
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	// The fields after the command name (in parentheses, maybe with spaces):
-	// utime and stime are the 12th and 13th, in clock ticks (100 a second
-	// on Linux).
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	utime, _ := strconv.ParseInt(f[11], 10, 64)
-	stime, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(utime+stime) * 10 * time.Millisecond
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -91,6 +92,7 @@ var shippingAddress = map[string]string{
 // placedOrder is the part of the shop's answer to an order the harness uses.
 type placedOrder struct {
 	ID         string `json:"id"`
+	Token      string `json:"token"`
 	TotalCents int64  `json:"total_cents"`
 	Currency   string `json:"currency"`
 }
@@ -121,6 +123,33 @@ func (w *world) checkoutShop(ctx context.Context, rng *rand.Rand) string {
 	}
 	ev := sessionCompleted(o, rng)
 	return w.deliver(ctx, ev)
+}
+
+// orderShop places an order and nothing else: the order create alone.
+func (w *world) orderShop(ctx context.Context, rng *rand.Rand) string {
+	_, kind := w.placeOrder(ctx, rng, w.pickLines(rng))
+	return kind
+}
+
+// flowShop is a whole Stripe checkout: the order, the pay route (which
+// creates a Checkout Session at stripe-mock) and the signed
+// checkout.session.completed event that pays it.
+func (w *world) flowShop(ctx context.Context, rng *rand.Rand) string {
+	o, kind := w.placeOrder(ctx, rng, w.pickLines(rng))
+	if kind != "" {
+		return kind
+	}
+	var pay struct {
+		URL string `json:"url"`
+	}
+	st, raw, err := w.c.do(ctx, http.MethodPost, "/api/shop/orders/"+o.ID+"/pay?token="+url.QueryEscape(o.Token), "", nil, &pay)
+	if kind := errKind("pay", st, raw, err); kind != "" {
+		return kind
+	}
+	if pay.URL == "" {
+		return "pay: no checkout url"
+	}
+	return w.deliver(ctx, sessionCompleted(o, rng))
 }
 
 // deliver posts a signed event to the webhook and records a 2xx.
@@ -206,6 +235,13 @@ func errKind(step string, status int, raw []byte, err error) string {
 	case status == http.StatusBadRequest && (strings.Contains(string(raw), "stock") || strings.Contains(string(raw), "sold out")):
 		return step + ": 400 out of stock"
 	default:
+		// PocketBase's error shape names the cause: keep it in the kind.
+		var answer struct {
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(raw, &answer) == nil && answer.Message != "" {
+			return fmt.Sprintf("%s: %d %s", step, status, answer.Message)
+		}
 		return fmt.Sprintf("%s: %d", step, status)
 	}
 }

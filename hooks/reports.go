@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	shopsettings "pocketshop/hooks/settings"
+
 	"github.com/pocketbase/dbx"
 	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/apis"
@@ -216,8 +218,8 @@ func bindReports(app core.App, now func() time.Time) {
 }
 
 // reportSettings loads the shop's settings and time zone.
-func reportSettings(app core.App) (Settings, *time.Location, error) {
-	settings, err := LoadSettings(app)
+func reportSettings(app core.App) (shopsettings.Settings, *time.Location, error) {
+	settings, err := shopsettings.Load(app)
 	if err != nil {
 		return settings, nil, err
 	}
@@ -229,7 +231,7 @@ func reportSettings(app core.App) (Settings, *time.Location, error) {
 	return settings, loc, nil
 }
 
-func (r *reports) readRange(e *core.RequestEvent) (Settings, reportRange, error) {
+func (r *reports) readRange(e *core.RequestEvent) (shopsettings.Settings, reportRange, error) {
 	settings, loc, err := reportSettings(e.App)
 	if err != nil {
 		return settings, reportRange{}, e.InternalServerError("", err)

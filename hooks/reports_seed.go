@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	shoporders "pocketshop/hooks/orders"
 	"pocketshop/internal/shop"
 
 	"github.com/pocketbase/dbx"
@@ -76,7 +77,7 @@ func SeedDemoSales(app core.App, now time.Time, days int) (int, error) {
 					return err
 				}
 				totals := shop.Quote(priced, settings.ShippingRule())
-				number, err := nextOrderNumber(txApp)
+				number, err := shoporders.NextNumber(txApp)
 				if err != nil {
 					return err
 				}

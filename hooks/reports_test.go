@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"pocketshop/hooks"
+	"pocketshop/hooks/jobs"
+	shoporders "pocketshop/hooks/orders"
 	"pocketshop/internal/shop"
 	"pocketshop/internal/shoptest"
 
@@ -277,7 +279,7 @@ func TestDailySummaryLinksToOwnerPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if run, err := sched.RunNow(context.Background(), hooks.JobDailySummary); err != nil || !run.OK {
+	if run, err := sched.RunNow(context.Background(), jobs.DailySummary); err != nil || !run.OK {
 		t.Fatalf("run: %+v %v", run, err)
 	}
 	m, err := app.FindFirstRecordByFilter("emails", "kind = 'daily_summary'")
@@ -328,11 +330,11 @@ func TestSalesReportFollowsOrderChanges(t *testing.T) {
 	}{
 		{"as seeded", func() error { return nil }, "4 orders: Tote 4 9600; Mug 3 4500; "},
 		{"the pending order of 9 totes is paid", func() error {
-			_, err := hooks.MoveOrder(app, byNumber(1005), shop.StatusPaid, shop.ActorAdmin, "", nil)
+			_, err := shoporders.Move(app, byNumber(1005), shop.StatusPaid, shop.ActorAdmin, "", nil)
 			return err
 		}, "5 orders: Tote 13 31200; Mug 3 4500; "},
 		{"a paid order is refunded: still a sale of its day", func() error {
-			_, err := hooks.MoveOrder(app, byNumber(1002), shop.StatusRefunded, shop.ActorAdmin, "", nil)
+			_, err := shoporders.Move(app, byNumber(1002), shop.StatusRefunded, shop.ActorAdmin, "", nil)
 			return err
 		}, "5 orders: Tote 13 31200; Mug 3 4500; "},
 		{"an order is deleted", func() error {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"pocketshop/hooks"
+	"pocketshop/hooks/orders"
 	"pocketshop/internal/shoptest"
 	"pocketshop/pb_migrations"
 
@@ -126,7 +127,7 @@ func TestUpgradeFromEveryEarlierStep(t *testing.T) {
 
 			// Usable: the customer cancels the old order and its stock comes
 			// back; a new order is placed over HTTP and reserves stock.
-			if _, err := hooks.MoveOrder(app, order.Id, "cancelled", "customer", "Changed my mind.", nil); err != nil {
+			if _, err := orders.Move(app, order.Id, "cancelled", "customer", "Changed my mind.", nil); err != nil {
 				t.Fatalf("cancel the old order: %v", err)
 			}
 			checkLedger(t, app, product.Id, 10)

@@ -14,20 +14,21 @@ import (
 	"pocketshop/internal/shop"
 )
 
-// Kinds of email, as stored in emails.kind.
+// Kinds of email, as stored in emails.kind. The order emails are the ones
+// shop.OrderEmailFor chooses.
 const (
-	KindOrderPlaced            = "order_placed"
-	KindOrderPaid              = "order_paid"
-	KindOwnerOrderPaid         = "owner_order_paid"
-	KindOrderFulfilled         = "order_fulfilled"
-	KindOrderCancelled         = "order_cancelled"
-	KindOrderExpired           = "order_expired"
-	KindOrderRefunded          = "order_refunded"
-	KindOrderPartiallyRefunded = "order_partially_refunded"
+	KindOrderPlaced            = shop.EmailOrderPlaced
+	KindOrderPaid              = shop.EmailOrderPaid
+	KindOwnerOrderPaid         = shop.EmailOwnerOrderPaid
+	KindOrderFulfilled         = shop.EmailOrderFulfilled
+	KindOrderCancelled         = shop.EmailOrderCancelled
+	KindOrderExpired           = shop.EmailOrderExpired
+	KindOrderRefunded          = shop.EmailOrderRefunded
+	KindOrderPartiallyRefunded = shop.EmailOrderPartiallyRefunded
 	// KindOrderPaymentUpdate tells the customer what became of a payment
 	// that did not simply pay the order (it failed, or arrived after the
 	// order expired), in the words of the order event's Message.
-	KindOrderPaymentUpdate = "order_payment_update"
+	KindOrderPaymentUpdate = shop.EmailOrderPaymentUpdate
 	KindLowStock           = "low_stock"
 )
 

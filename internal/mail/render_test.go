@@ -3,6 +3,7 @@ package mail_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"pocketshop/internal/mail"
 	"pocketshop/internal/shop"
@@ -134,5 +135,43 @@ func TestRenderUnknownKind(t *testing.T) {
 	t.Parallel()
 	if _, err := mail.Render("nope", sampleData()); err == nil {
 		t.Fatal("no error for an unknown kind")
+	}
+}
+
+func TestRenderOwnerReports(t *testing.T) {
+	t.Parallel()
+	day := time.Date(2026, 11, 29, 21, 0, 0, 0, time.UTC)
+	digest, err := mail.RenderLowStockDigest(mail.LowStockDigest{Shop: "Shop <b>", Day: day, SalesDays: 7, Products: []mail.LowStockProduct{
+		{Name: "Mug", SKU: "MUG-1", Stock: 4, Threshold: 5, Sold: 14, PerDay: 2},
+		{Name: "Hat", Stock: 0, Threshold: 2},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"- Mug (MUG-1): 4 in stock (threshold 5), 2.0 sold per day over the last 7 days, about 2 days left",
+		"- Hat: 0 in stock (threshold 2), 0.0 sold per day over the last 7 days, sold out",
+	} {
+		if !strings.Contains(digest.Text, want) {
+			t.Errorf("digest text lacks %q:\n%s", want, digest.Text)
+		}
+	}
+	if digest.Subject != "Shop <b>: 2 product(s) low on stock" || !strings.Contains(digest.HTML, "Shop &lt;b&gt;") {
+		t.Errorf("digest subject %q / html %s", digest.Subject, digest.HTML)
+	}
+
+	sum, err := mail.RenderDailySummary(mail.DailySummary{Shop: "Shop", Currency: "usd", From: day.AddDate(0, 0, -1), To: day,
+		Placed: 3, PlacedBy: map[string]int{"paid": 2, "pending": 1}, Paid: 2, RevenueCents: 7900, Refunds: 1, RefundCents: 900,
+		Top: []mail.ProductSales{{Name: "Mug", Units: 3, SalesCents: 5400}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Orders placed: 3 (1 pending, 2 paid)", "Net: $70.00", "1. Mug: 3 sold, $54.00"} {
+		if !strings.Contains(sum.Text, want) {
+			t.Errorf("summary text lacks %q:\n%s", want, sum.Text)
+		}
+	}
+	if sum.Subject != "Shop daily summary for Sun 29 Nov: 2 paid, $79.00" {
+		t.Errorf("summary subject %q", sum.Subject)
 	}
 }

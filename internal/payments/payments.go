@@ -314,10 +314,16 @@ func (s *Stripe) VerifiesWebhooks() bool { return s.webhookSecret != "" }
 // endpoint with APIVersion all the same, so payloads match what stripe-go
 // expects.
 func (s *Stripe) ParseEvent(payload []byte, signatureHeader string) (Event, error) {
-	if s.webhookSecret == "" {
+	return parseWebhook(payload, signatureHeader, s.webhookSecret)
+}
+
+// parseWebhook verifies and decodes a webhook signed with secret (see
+// Stripe.ParseEvent).
+func parseWebhook(payload []byte, signatureHeader, secret string) (Event, error) {
+	if secret == "" {
 		return Event{}, errors.New("no webhook secret is configured")
 	}
-	ev, err := webhook.ConstructEventWithOptions(payload, signatureHeader, s.webhookSecret,
+	ev, err := webhook.ConstructEventWithOptions(payload, signatureHeader, secret,
 		webhook.ConstructEventOptions{IgnoreAPIVersionMismatch: true})
 	if err != nil {
 		if errors.Is(err, webhook.ErrNotSigned) || errors.Is(err, webhook.ErrInvalidHeader) ||

@@ -1,0 +1,243 @@
+package orders
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"pocketshop/hooks/settings"
+	"pocketshop/internal/groupcommit"
+	"pocketshop/internal/shop"
+
+	"github.com/pocketbase/dbx"
+	"github.com/pocketbase/pocketbase/core"
+)
+
+// An order create's writes, as a group-commit Op (internal/groupcommit): the
+// request prepares everything first (parsed, priced, rendered); the Op only
+// checks what may have changed since (stock, prices, products on sale) and
+// writes with plain SQL, every check before its first write, so that a
+// refused order leaves nothing to roll back. The rows fire PocketBase's
+// after-success hooks (and realtime), not its before-save ones (README,
+// "The write path of order create and payment").
+
+// numberPlaceholder stands for the order number in the emails rendered
+// before the writer gives the order its number; the writer puts the number
+// in (rendering is the costliest part of an order's writes, and the writer
+// runs one order at a time).
+const numberPlaceholder = 9876543210123
+
+// placedOrder is an order prepared for the writer: the record with every
+// field but its number, its lines as priced, its order_events row and its
+// emails rendered with numberPlaceholder.
+type placedOrder struct {
+	order  *core.Record
+	lines  []shop.OrderLine
+	event  *core.Record
+	emails []*core.Record
+}
+
+// preparePlaced prices order r (client fields, status, token, currency and
+// reservation set) with lines and renders what it sends, for actor.
+func (m *Manager) preparePlaced(app core.App, r *core.Record, lines []shop.OrderLine, s settings.Settings, actor string) (*placedOrder, error) {
+	if r.Id == "" {
+		r.Id = core.GenerateDefaultRandomId()
+	}
+	setPriced(r, lines, shop.Quote(lines, s.ShippingRule()), numberPlaceholder)
+	ev, err := NewEvent(app, r.Id, "", shop.StatusPending, actor, "Order placed.", 0)
+	if err != nil {
+		return nil, err
+	}
+	emails, err := m.RenderEventEmails(app, ev, r)
+	if err != nil {
+		return nil, err
+	}
+	return &placedOrder{order: r, lines: lines, event: ev, emails: emails}, nil
+}
+
+func setPriced(r *core.Record, lines []shop.OrderLine, totals shop.Totals, number int) {
+	r.Set("number", number)
+	r.Set("items", lines)
+	r.Set("subtotal_cents", totals.SubtotalCents)
+	r.Set("shipping_cents", totals.ShippingCents)
+	r.Set("total_cents", totals.TotalCents)
+}
+
+// placeOp writes the prepared order p: it re-reads and prices its requested
+// lines req, checks their stock, takes the next order number and writes the
+// order, each line's reservation with its ledger row, the order_events row
+// and the emails. clientID says the client chose the order's id, which may
+// be taken.
+func (m *Manager) placeOp(p *placedOrder, clientID bool, req []shop.Line, s settings.Settings) groupcommit.Op {
+	r := p.order
+	return func(tx *groupcommit.Tx) error {
+		app := tx.App
+		if clientID {
+			var taken int
+			err := tx.Query("SELECT COUNT(*) FROM {{orders}} WHERE [[id]] = {:id} COLLATE NOCASE",
+				dbx.Params{"id": r.Id}).Row(&taken)
+			if err != nil {
+				return fmt.Errorf("check order id %s: %w", r.Id, err)
+			}
+			if taken > 0 {
+				return groupcommit.Refuse(shop.Invalid(orderRejected,
+					shop.FieldErrors{"id": "The record primary key is invalid or already exists."}))
+			}
+		}
+		products, err := loadStock(tx, req)
+		if err != nil {
+			return err
+		}
+		lines, err := shop.PriceLines(req, products)
+		if err != nil {
+			return groupcommit.Refuse(shop.Invalid(orderRejected, shop.FieldErrors{"items": err.Error()}))
+		}
+		if err := checkStock(lines, products); err != nil {
+			return groupcommit.Refuse(err)
+		}
+		// Checked: from here on every write must succeed.
+		number, err := nextOrderNumber(tx.Query)
+		if err != nil {
+			return err
+		}
+		emails := p.emails
+		if slices.Equal(lines, p.lines) {
+			emails = withNumber(emails, number)
+			r.Set("number", number)
+		} else {
+			// The catalog changed since the request priced the order.
+			setPriced(r, lines, shop.Quote(lines, s.ShippingRule()), number)
+			if emails, err = m.RenderEventEmails(app, p.event, r); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Insert(r, false); err != nil {
+			return err
+		}
+
+		productsCol, err := app.FindCachedCollectionByNameOrId("products")
+		if err != nil {
+			return err
+		}
+		movements, err := app.FindCachedCollectionByNameOrId("stock_movements")
+		if err != nil {
+			return err
+		}
+		now := groupcommit.Now()
+		for _, l := range lines {
+			p, err := tx.UpdateReturning(productsCol,
+				"UPDATE {{products}} SET [[stock]] = [[stock]] - {:q}, [[updated]] = {:now} WHERE [[id]] = {:id} AND [[stock]] >= {:q}",
+				dbx.Params{"q": l.Quantity, "now": now, "id": l.Product})
+			if err != nil {
+				return err
+			}
+			if p == nil {
+				return fmt.Errorf("reserve %d of product %s: the stock checked is gone", l.Quantity, l.Product)
+			}
+			mv := core.NewRecord(movements)
+			mv.Set("product", l.Product)
+			mv.Set("delta", -l.Quantity)
+			mv.Set("reason", reasonReserve)
+			mv.Set("order", r.Id)
+			mv.Set("stock_after", p.GetInt("stock"))
+			if _, err := tx.Insert(mv, false); err != nil {
+				return err
+			}
+		}
+
+		if _, err := tx.Insert(p.event, false); err != nil {
+			return err
+		}
+		return InsertEmails(tx, emails)
+	}
+}
+
+// checkStock refuses lines that ask for more than products have left,
+// naming the first such product.
+func checkStock(lines []shop.OrderLine, products map[string]shop.Product) error {
+	for _, l := range lines {
+		if p := products[l.Product]; p.Stock < int64(l.Quantity) {
+			short := &NotEnoughStockError{Product: p.Name, Left: int(p.Stock)}
+			return shop.Invalid(orderRejected, shop.FieldErrors{"items": short.Error()})
+		}
+	}
+	return nil
+}
+
+// withNumber puts the order number into emails rendered with
+// numberPlaceholder.
+func withNumber(emails []*core.Record, number int) []*core.Record {
+	ph, n := strconv.Itoa(numberPlaceholder), strconv.Itoa(number)
+	for _, e := range emails {
+		for _, f := range []string{"subject", "html", "text"} {
+			e.Set(f, strings.ReplaceAll(e.GetString(f), ph, n))
+		}
+	}
+	return emails
+}
+
+// NewEvent returns an order_events row, not saved, with its id.
+func NewEvent(app core.App, orderID, from, to, actor, message string, amountCents int) (*core.Record, error) {
+	col, err := app.FindCachedCollectionByNameOrId("order_events")
+	if err != nil {
+		return nil, err
+	}
+	ev := core.NewRecord(col)
+	ev.Id = core.GenerateDefaultRandomId()
+	ev.Set("order", orderID)
+	ev.Set("from_status", from)
+	ev.Set("to_status", to)
+	ev.Set("actor", actor)
+	ev.Set("message", message)
+	ev.Set("amount_cents", amountCents)
+	return ev, nil
+}
+
+// InsertEmails queues rendered outbox rows in the writer's transaction,
+// once per dedupe key.
+func InsertEmails(tx *groupcommit.Tx, emails []*core.Record) error {
+	for _, e := range emails {
+		if _, err := tx.Insert(e, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadStock reads, in the writer's transaction, what pricing and the stock
+// check need of the products req asks for.
+func loadStock(tx *groupcommit.Tx, req []shop.Line) (map[string]shop.Product, error) {
+	return selectProducts(func(q string) *dbx.Query { return tx.Query(q, nil) }, req)
+}
+
+// selectProducts reads the products req asks for with one plain SELECT
+// prepared by newQuery, keyed by id.
+func selectProducts(newQuery func(string) *dbx.Query, req []shop.Line) (map[string]shop.Product, error) {
+	params := make(dbx.Params, len(req))
+	holders := make([]string, len(req))
+	for i, l := range req {
+		name := "p" + strconv.Itoa(i)
+		params[name] = l.Product
+		holders[i] = "{:" + name + "}"
+	}
+	var rows []struct {
+		ID     string `db:"id"`
+		Name   string `db:"name"`
+		SKU    string `db:"sku"`
+		Price  int64  `db:"price_cents"`
+		Stock  int64  `db:"stock"`
+		Active bool   `db:"active"`
+		Max    int    `db:"max_per_order"`
+	}
+	err := newQuery("SELECT [[id]], [[name]], [[sku]], [[price_cents]], [[stock]], [[active]], [[max_per_order]] FROM {{products}} WHERE [[id]] IN (" +
+		strings.Join(holders, ", ") + ")").Bind(params).All(&rows)
+	if err != nil {
+		return nil, fmt.Errorf("load products: %w", err)
+	}
+	products := make(map[string]shop.Product, len(rows))
+	for _, r := range rows {
+		products[r.ID] = shop.Product{ID: r.ID, Name: r.Name, SKU: r.SKU, UnitPriceCents: r.Price, Stock: r.Stock, Active: r.Active, MaxPerOrder: r.Max}
+	}
+	return products, nil
+}
