@@ -139,6 +139,9 @@ test('the owner signs in and sees the seeded week as the API reports it', async 
   await dashboard.getByLabel('Password', { exact: true }).fill(OWNER_PASSWORD);
   await dashboard.getByRole('button', { name: 'Login' }).click();
   await dashboard.locator('.collections-list').waitFor();
+  // A full page load (not a hash change on the page that is still settling
+  // after the sign-in) so the dashboard's router reads the link as it starts.
+  await dashboard.goto('about:blank');
   await dashboard.goto(`${shop.url}${href}`);
   const panel = dashboard.locator('.record-upsert-modal');
   await panel.waitFor();
