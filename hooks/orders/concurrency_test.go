@@ -1,13 +1,10 @@
 package orders_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -19,41 +16,6 @@ import (
 	"pocketshop/internal/shoptest"
 )
 
-// send is a goroutine-safe request: it returns errors instead of failing.
-func send(client *http.Client, method, url, token string, body any) (int, string, error) {
-	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return 0, "", err
-		}
-		r = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, url, r)
-	if err != nil {
-		return 0, "", err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", token)
-	}
-	res, err := client.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	return res.StatusCode, string(raw), err
-}
-
-// newClient allows as many connections as the test has buyers, and a
-// generous timeout so that a deadlock fails the test instead of hanging it.
-func newClient(srv *httptest.Server) *http.Client {
-	c := srv.Client()
-	c.Timeout = 2 * time.Minute
-	return c
-}
-
 // TestLastUnitsUnderConcurrency has 100 buyers race for the last 5 units of
 // a product through the real HTTP API.
 func TestLastUnitsUnderConcurrency(t *testing.T) {
@@ -61,7 +23,7 @@ func TestLastUnitsUnderConcurrency(t *testing.T) {
 	app := shoptest.NewApp(t, hooks.Deps{})
 	p := shoptest.CreateProduct(t, app, "last-mug", 1500, 5)
 	srv := shoptest.Serve(t, app)
-	client := newClient(srv)
+	client := shoptest.RaceClient(srv)
 
 	const buyers = 100
 	var (
@@ -76,7 +38,7 @@ func TestLastUnitsUnderConcurrency(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			status, body, err := send(client, http.MethodPost, srv.URL+"/api/collections/orders/records", "", map[string]any{
+			status, body, err := shoptest.Send(client, http.MethodPost, srv.URL+"/api/collections/orders/records", "", map[string]any{
 				"email": fmt.Sprintf("buyer%d@example.com", i), "payment_method": "manual",
 				"items": []map[string]any{{"product": p.Id, "quantity": 1}},
 			})
@@ -128,7 +90,7 @@ func TestMixedOrdersUnderConcurrency(t *testing.T) {
 		ids = append(ids, shoptest.CreateProduct(t, app, fmt.Sprintf("item-%d", i), 100*(i+1), start).Id)
 	}
 	srv := shoptest.Serve(t, app)
-	client := newClient(srv)
+	client := shoptest.RaceClient(srv)
 
 	const buyers, ordersEach = 40, 5
 	var (
@@ -155,7 +117,7 @@ func TestMixedOrdersUnderConcurrency(t *testing.T) {
 				for i, k := range perm {
 					items[i] = map[string]any{"product": ids[k], "quantity": 1 + rng.IntN(3)}
 				}
-				status, body, err := send(client, http.MethodPost, srv.URL+"/api/collections/orders/records", "", map[string]any{
+				status, body, err := shoptest.Send(client, http.MethodPost, srv.URL+"/api/collections/orders/records", "", map[string]any{
 					"email": "mix@example.com", "payment_method": "manual", "items": items,
 				})
 				switch {
@@ -179,7 +141,7 @@ func TestMixedOrdersUnderConcurrency(t *testing.T) {
 				}
 				var order map[string]any
 				_ = json.Unmarshal([]byte(body), &order)
-				status, body, err = send(client, http.MethodPost,
+				status, body, err = shoptest.Send(client, http.MethodPost,
 					fmt.Sprintf("%s/api/shop/orders/%s/cancel?token=%s", srv.URL, order["id"], order["token"]), "", nil)
 				if err != nil || status != http.StatusOK {
 					fail(fmt.Sprintf("cancel: %d %s %v", status, body, err))

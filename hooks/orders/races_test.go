@@ -3,7 +3,6 @@ package orders_test
 import (
 	"fmt"
 	"net/http"
-	"sync"
 	"testing"
 
 	"pocketshop/hooks"
@@ -11,32 +10,6 @@ import (
 
 	"github.com/pocketbase/dbx"
 )
-
-// runAll starts every request at once and returns the unexpected answers.
-func runAll(n int, do func(i int) (int, string, error), want int) []string {
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		failures []string
-	)
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			status, body, err := do(i)
-			if err != nil || status != want {
-				mu.Lock()
-				failures = append(failures, fmt.Sprintf("%d %s %v", status, body, err))
-				mu.Unlock()
-			}
-		}()
-	}
-	close(start)
-	wg.Wait()
-	return failures
-}
 
 // movementSums adds up a product's stock movements by reason.
 func movementSums(t *testing.T, app interface {
@@ -68,22 +41,22 @@ func TestStockModifiersRaceWithOrders(t *testing.T) {
 	app := shoptest.NewApp(t, hooks.Deps{})
 	p := shoptest.CreateProduct(t, app, "busy-mug", 1500, 1000)
 	srv := shoptest.Serve(t, app)
-	client := newClient(srv)
+	client := shoptest.RaceClient(srv)
 	owner := shoptest.SuperuserToken(t, app)
 
 	const buyers, restocks, removals = 60, 30, 10
-	failures := runAll(buyers+restocks+removals, func(i int) (int, string, error) {
+	failures := shoptest.RunAll(buyers+restocks+removals, func(i int) (int, string, error) {
 		switch {
 		case i < buyers:
-			return send(client, http.MethodPost, srv.URL+"/api/collections/orders/records", "", map[string]any{
+			return shoptest.Send(client, http.MethodPost, srv.URL+"/api/collections/orders/records", "", map[string]any{
 				"email": fmt.Sprintf("b%d@example.com", i), "payment_method": "manual",
 				"items": []map[string]any{{"product": p.Id, "quantity": 1}},
 			})
 		case i < buyers+restocks:
-			return send(client, http.MethodPatch, srv.URL+"/api/collections/products/records/"+p.Id, owner,
+			return shoptest.Send(client, http.MethodPatch, srv.URL+"/api/collections/products/records/"+p.Id, owner,
 				map[string]any{"stock+": 1})
 		default:
-			return send(client, http.MethodPatch, srv.URL+"/api/collections/products/records/"+p.Id, owner,
+			return shoptest.Send(client, http.MethodPatch, srv.URL+"/api/collections/products/records/"+p.Id, owner,
 				map[string]any{"stock-": 1})
 		}
 	}, http.StatusOK)
