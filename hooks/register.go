@@ -3,7 +3,8 @@
 // its own Bind, layered one way (a package imports only those below it):
 //
 //	jobs                       scheduled jobs (expiry, digests, prune, reconcile)
-//	payments   outbox          Stripe checkout, webhook, refunds | emails
+//	payments   outbox  webhooks  Stripe checkout, webhook, refunds | emails | outgoing webhooks
+//	queue                      the outboxes' lease, backoff and background loop
 //	orders     storefront      orders + stock | public settings, body limits
 //	settings   httperr   txn   shop settings | errors → HTTP | transactions
 //
@@ -20,6 +21,7 @@ import (
 	"pocketshop/hooks/payments"
 	"pocketshop/hooks/settings"
 	"pocketshop/hooks/storefront"
+	"pocketshop/hooks/webhooks"
 	"pocketshop/internal/groupcommit"
 	cron "pocketshop/internal/jobs"
 	pay "pocketshop/internal/payments"
@@ -42,6 +44,9 @@ type Deps struct {
 	Outbox outbox.Options
 	// Jobs configures the scheduled jobs (hooks/jobs).
 	Jobs jobs.Config
+	// Webhooks tunes the outgoing webhooks (private addresses, retries,
+	// the background sender).
+	Webhooks webhooks.Options
 	// Payments configures Stripe; without a secret key Stripe checkout
 	// answers "Payments are not configured." (unless Provider is set).
 	Payments pay.Config
@@ -55,6 +60,7 @@ type components struct {
 	orders   *orders.Manager
 	payments *payments.Manager
 	outbox   *outbox.Manager
+	webhooks *webhooks.Manager
 	jobs     *jobs.Manager
 }
 
@@ -71,14 +77,22 @@ func newComponents(app core.App, deps Deps) components {
 	if outboxOpts.Now == nil {
 		outboxOpts.Now = now
 	}
+	webhookOpts := deps.Webhooks
+	if webhookOpts.Now == nil {
+		webhookOpts.Now = now
+	}
 	c := components{
-		orders: orders.New(app, now),
-		outbox: outbox.New(app, outboxOpts),
+		orders:   orders.New(app, now),
+		outbox:   outbox.New(app, outboxOpts),
+		webhooks: webhooks.New(app, webhookOpts),
 	}
 	c.payments = payments.New(app, now, provider, c.orders)
 	// The outbox (above orders) renders the emails of the order events the
 	// group-commit writer writes.
 	c.orders.SetEventEmails(c.outbox.EventEmails)
+	// Likewise the webhooks, the deliveries of the writer's order events
+	// and stock movements.
+	c.orders.SetWebhooks(c.webhooks)
 	c.jobs = jobs.New(app, now, c.payments, deps.Jobs)
 	return c
 }
@@ -107,6 +121,7 @@ func Register(app core.App, deps Deps) {
 	bindGracefulShutdown(app)
 	c.jobs.Bind()
 	c.outbox.Bind()
+	c.webhooks.Bind()
 	bindWriter(app)
 }
 

@@ -282,10 +282,6 @@ func orderEmailData(app core.App, order *core.Record, s settings.Settings) (mail
 // onEmailRequeue gives an email the owner sets back to "queued" in the
 // dashboard a fresh set of attempts, due now.
 func onEmailRequeue(e *core.RecordEvent) error {
-	if e.Record.GetString("status") == queue.Queued && e.Record.Original().GetString("status") != queue.Queued {
-		e.Record.Set("attempts", 0)
-		e.Record.Set("next_attempt_at", "")
-		e.Record.Set("lease_until", "")
-	}
+	queue.Requeue(e.Record)
 	return e.Next()
 }

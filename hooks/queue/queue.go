@@ -241,3 +241,17 @@ func DateString(t time.Time) string {
 }
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// Requeue prepares r, a row being saved, for the owner's requeue: when its
+// status goes back to queued it gets a fresh set of attempts, due now, and
+// Requeue reports true. Bind it (or a hook calling it) to the table's
+// OnRecordUpdate.
+func Requeue(r *core.Record) bool {
+	if r.GetString("status") != Queued || r.Original().GetString("status") == Queued {
+		return false
+	}
+	r.Set("attempts", 0)
+	r.Set("next_attempt_at", "")
+	r.Set("lease_until", "")
+	return true
+}
