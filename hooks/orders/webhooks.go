@@ -8,13 +8,14 @@ import (
 
 // Webhooks renders the webhook deliveries (webhook_deliveries records, not
 // saved) of the rows the group-commit writer writes: an order event and a
-// stock movement, each with its order or product as stored after it. The
-// webhooks component provides it (SetWebhooks); the writer inserts the
-// deliveries in the transaction of the change. A record save of those rows
-// gets its deliveries from the webhooks component's own hooks.
+// stock movement, each with its order or stock unit (product or variant) as
+// stored after it. The webhooks component provides it (SetWebhooks); the
+// writer inserts the deliveries in the transaction of the change. A record
+// save of those rows gets its deliveries from the webhooks component's own
+// hooks.
 type Webhooks interface {
 	OrderEventDeliveries(app core.App, ev, order *core.Record) ([]*core.Record, error)
-	StockDeliveries(app core.App, mv, product *core.Record) ([]*core.Record, error)
+	StockDeliveries(app core.App, mv, unit *core.Record) ([]*core.Record, error)
 }
 
 // SetWebhooks gives the component the webhook deliveries of the writer's rows.

@@ -3,12 +3,12 @@ package webhooks
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"pocketshop/hooks/queue"
 	"pocketshop/hooks/txn"
 	"pocketshop/internal/shop"
 
-	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/pocketbase/pocketbase/tools/types"
 )
@@ -83,31 +83,48 @@ func (m *Manager) OrderEventDeliveries(app core.App, ev, order *core.Record) ([]
 }
 
 // StockDeliveries returns the deliveries (not saved) of stock movement mv
-// of product, as stored after it: product.out_of_stock when it took the
-// last units, product.low_stock when it crossed the low-stock threshold
-// going down, none otherwise or when no endpoint wants it. The
+// of unit, the product or variant whose stock it changed, as stored after
+// it: product.low_stock when it crossed the unit's low-stock threshold
+// going down, product.out_of_stock when it took the last units (both when
+// it did both), none otherwise or when no endpoint wants them. The
 // group-commit writer writes them with the movement (orders.Webhooks).
-func (m *Manager) StockDeliveries(app core.App, mv, product *core.Record) ([]*core.Record, error) {
+func (m *Manager) StockDeliveries(app core.App, mv, unit *core.Record) ([]*core.Record, error) {
 	after := mv.GetInt("stock_after")
-	event := stockEvent(after-mv.GetInt("delta"), after, product.GetInt("low_stock_threshold"))
-	if event == "" {
+	crossed := shop.CrossedStockLevels(after-mv.GetInt("delta"), after, unit.GetInt("low_stock_threshold"))
+	if !crossed.Any() {
 		return nil, nil
 	}
-	return m.deliveries(app, event, eventID(mv.Id), func() (any, error) { return product, nil })
+	data := func() (any, error) { return stockData(app, unit) }
+	var rows []*core.Record
+	for _, c := range []struct {
+		crossed bool
+		event   string
+	}{{crossed.Low, ProductLowStock}, {crossed.Out, ProductOutOfStock}} {
+		if !c.crossed {
+			continue
+		}
+		r, err := m.deliveries(app, c.event, eventID(mv.Id)+"_"+strings.TrimPrefix(c.event, "product."), data)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, r...)
+	}
+	return rows, nil
 }
 
-// stockEvent is the event of a stock change from before to after with the
-// given low-stock threshold, or "".
-func stockEvent(before, after, threshold int) string {
-	switch {
-	case after >= before:
-		return "" // stock went up: nothing crossed going down
-	case after <= 0:
-		return ProductOutOfStock
-	case after <= threshold && threshold < before:
-		return ProductLowStock
+// stockData is a stock event's data: the product as the API shows it to
+// the owner, and for a variant's stock, the variant in its "variant" key.
+func stockData(app core.App, unit *core.Record) (any, error) {
+	if unit.Collection().Name != "variants" {
+		return unit, nil
 	}
-	return ""
+	product, err := app.FindRecordById("products", unit.GetString("product"))
+	if err != nil {
+		return nil, fmt.Errorf("find product of variant %s: %w", unit.Id, err)
+	}
+	out := product.PublicExport()
+	out["variant"] = unit
+	return out, nil
 }
 
 // eventID is the id of the event a row (an order event, a stock movement, a
@@ -143,26 +160,18 @@ func (m *Manager) onStockMovement(e *core.RecordEvent) error {
 	if err := e.Next(); err != nil {
 		return err
 	}
-	after := e.Record.GetInt("stock_after")
 	if e.Record.GetInt("delta") >= 0 || !m.wantsStockEvents(e.App) {
 		return nil
 	}
-	var p struct {
-		Threshold int `db:"low_stock_threshold"`
+	collection, id := "products", e.Record.GetString("product")
+	if v := e.Record.GetString("variant"); v != "" {
+		collection, id = "variants", v
 	}
-	err := e.App.DB().Select("low_stock_threshold").From("products").
-		Where(dbx.HashExp{"id": e.Record.GetString("product")}).One(&p)
+	unit, err := e.App.FindRecordById(collection, id)
 	if err != nil {
-		return fmt.Errorf("find product of stock movement %s: %w", e.Record.Id, err)
+		return fmt.Errorf("find stock unit of movement %s: %w", e.Record.Id, err)
 	}
-	if stockEvent(after-e.Record.GetInt("delta"), after, p.Threshold) == "" {
-		return nil
-	}
-	product, err := e.App.FindRecordById("products", e.Record.GetString("product"))
-	if err != nil {
-		return fmt.Errorf("find product of stock movement %s: %w", e.Record.Id, err)
-	}
-	rows, err := m.StockDeliveries(e.App, e.Record, product)
+	rows, err := m.StockDeliveries(e.App, e.Record, unit)
 	if err != nil {
 		return err
 	}
