@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"pocketshop/hooks/orders"
 	"pocketshop/hooks/queue"
 	"pocketshop/hooks/txn"
 	"pocketshop/internal/shop"
@@ -92,15 +93,29 @@ func (m *Manager) orderEventDeliveries(app core.App, ev *core.Record, order func
 // of unit, the product or variant whose stock it changed, as stored after
 // it: product.low_stock when it crossed the unit's low-stock threshold
 // going down, product.out_of_stock when it took the last units (both when
-// it did both), none otherwise or when no endpoint wants them. The
-// group-commit writer writes them with the movement (orders.Webhooks).
+// it did both; shop.CrossedStockLevels decides), none otherwise or when no
+// endpoint wants them. The group-commit writer writes them with the
+// movement (orders.Webhooks).
 func (m *Manager) StockDeliveries(app core.App, mv, unit *core.Record) ([]*core.Record, error) {
 	after := mv.GetInt("stock_after")
 	crossed := shop.CrossedStockLevels(after-mv.GetInt("delta"), after, unit.GetInt("low_stock_threshold"))
+	return m.stockDeliveries(app, mv.Id, crossed, func() (*core.Record, error) { return unit, nil })
+}
+
+// stockDeliveries returns the deliveries of the levels movement mvID
+// crossed; unit loads the product or variant only when an endpoint wants
+// them.
+func (m *Manager) stockDeliveries(app core.App, mvID string, crossed shop.StockCrossing, unit func() (*core.Record, error)) ([]*core.Record, error) {
 	if !crossed.Any() {
 		return nil, nil
 	}
-	data := func() (any, error) { return stockData(app, unit) }
+	data := func() (any, error) {
+		u, err := unit()
+		if err != nil {
+			return nil, err
+		}
+		return stockData(app, u)
+	}
 	var rows []*core.Record
 	for _, c := range []struct {
 		crossed bool
@@ -109,7 +124,7 @@ func (m *Manager) StockDeliveries(app core.App, mv, unit *core.Record) ([]*core.
 		if !c.crossed {
 			continue
 		}
-		r, err := m.deliveries(app, c.event, eventID(mv.Id)+"_"+strings.TrimPrefix(c.event, "product."), data)
+		r, err := m.deliveries(app, c.event, eventID(mvID)+"_"+strings.TrimPrefix(c.event, "product."), data)
 		if err != nil {
 			return nil, err
 		}
@@ -167,15 +182,16 @@ func (m *Manager) onStockMovement(e *core.RecordEvent) error {
 	if e.Record.GetInt("delta") >= 0 || !m.wantsStockEvents(e.App) {
 		return nil
 	}
-	collection, id := "products", e.Record.GetString("product")
-	if v := e.Record.GetString("variant"); v != "" {
-		collection, id = "variants", v
-	}
-	unit, err := e.App.FindRecordById(collection, id)
+	crossed, err := orders.MovementCrossing(e.App, e.Record)
 	if err != nil {
-		return fmt.Errorf("find stock unit of movement %s: %w", e.Record.Id, err)
+		return err
 	}
-	rows, err := m.StockDeliveries(e.App, e.Record, unit)
+	rows, err := m.stockDeliveries(e.App, e.Record.Id, crossed.StockCrossing, func() (*core.Record, error) {
+		if crossed.VariantID != "" {
+			return e.App.FindRecordById("variants", crossed.VariantID)
+		}
+		return e.App.FindRecordById("products", crossed.ProductID)
+	})
 	if err != nil {
 		return err
 	}

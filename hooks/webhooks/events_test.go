@@ -3,6 +3,7 @@ package webhooks_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"sort"
 	"strings"
@@ -202,5 +203,65 @@ func TestNoDeliveryWithoutEndpointOrChange(t *testing.T) {
 	}
 	if n := shoptest.Count(t, s.app, "webhook_deliveries"); n != 0 {
 		t.Fatalf("%d deliveries after refused changes", n)
+	}
+}
+
+// TestVariantStockEvents: a variant's stock crossings are the product's
+// events, the variant in data.variant, from the group-commit writer (an
+// order) and from a record save (the owner's edit) alike.
+func TestVariantStockEvents(t *testing.T) {
+	t.Parallel()
+	s := newHookShop(t)
+	rcv := newReceiver(t)
+	ep := s.addEndpoint(t, rcv.URL, webhooks.ProductLowStock, webhooks.ProductOutOfStock)
+	tee := shoptest.CreateProduct(t, s.app, "tee", 2000, 0)
+	tee.Set("options", []map[string]any{{"name": "Size", "values": []string{"S", "M"}}})
+	if err := s.app.Save(tee); err != nil {
+		t.Fatal(err)
+	}
+	small := shoptest.CreateVariant(t, s.app, tee.Id, map[string]string{"Size": "S"}, 0, 3) // threshold 2
+
+	// 3 → 0 in one order: low and out at once, two events.
+	shoptest.PlaceOrder(t, s.srv, "", map[string]any{"email": "ann@example.com", "payment_method": "manual",
+		"items": []map[string]any{{"product": tee.Id, "variant": small.Id, "quantity": 3}}})
+	// The owner restocks 5, then counts 1: low again.
+	for _, stock := range []int{5, 1} {
+		res := shoptest.Do(t, s.srv, http.MethodPatch, "/api/collections/variants/records/"+small.Id, s.token, map[string]any{"stock": stock})
+		if res.Status != http.StatusOK {
+			t.Fatalf("set variant stock %d: %d %s", stock, res.Status, res.Raw)
+		}
+	}
+
+	type data struct {
+		ID      string `json:"id"`
+		Slug    string `json:"slug"`
+		Variant struct {
+			ID    string `json:"id"`
+			Stock int    `json:"stock"`
+		} `json:"variant"`
+	}
+	var got []string
+	ids := map[string]bool{}
+	for _, d := range s.deliveries(t, "endpoint = '"+ep.Id+"'") {
+		var body struct {
+			ID   string `json:"id"`
+			Type string `json:"type"`
+			Data data   `json:"data"`
+		}
+		if err := json.Unmarshal([]byte(d.GetString("payload")), &body); err != nil {
+			t.Fatal(err)
+		}
+		if body.Data.ID != tee.Id || body.Data.Slug != "tee" || body.Data.Variant.ID != small.Id {
+			t.Errorf("%s data: %+v", body.Type, body.Data)
+		}
+		ids[body.ID] = true
+		got = append(got, fmt.Sprintf("%s %d", body.Type, body.Data.Variant.Stock))
+	}
+	sort.Strings(got)
+	if want := "product.low_stock 0,product.low_stock 1,product.out_of_stock 0"; strings.Join(got, ",") != want {
+		t.Errorf("events %v, want %s", got, want)
+	}
+	if len(ids) != 3 {
+		t.Errorf("%d distinct event ids for 3 events", len(ids))
 	}
 }
