@@ -272,7 +272,7 @@ func faultSMTP(ctx context.Context, cfg faultConfig, shop target, repo, dir stri
 	if kind != "" {
 		return nil, fmt.Errorf("place order: %s", kind)
 	}
-	if n, err := wd.countEmails(ctx, fmt.Sprintf("order='%s'", o.ID)); err != nil || n == 0 {
+	if n, err := wd.countRecords(ctx, "emails", fmt.Sprintf("order='%s'", o.ID)); err != nil || n == 0 {
 		return []check{{name, skip, "outbox sender not available (placing an order queued no email)"}}, nil
 	}
 
@@ -304,7 +304,7 @@ func faultSMTP(ctx context.Context, cfg faultConfig, shop target, repo, dir stri
 	// waiting emails due now, as time passing would.
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		queued, err := wd.countEmails(ctx, "status='queued'")
+		queued, err := wd.countRecords(ctx, "emails", "status='queued'")
 		if err != nil {
 			return nil, err
 		}
@@ -314,7 +314,7 @@ func faultSMTP(ctx context.Context, cfg faultConfig, shop target, repo, dir stri
 		if time.Now().After(deadline) {
 			return []check{{name, fail, fmt.Sprintf("%d emails still queued after 2 minutes", queued)}}, nil
 		}
-		if err := wd.nudgeEmails(ctx); err != nil {
+		if err := wd.makeDue(ctx, "emails", "next_attempt_at!=''", "next_attempt_at"); err != nil {
 			return nil, err
 		}
 		time.Sleep(time.Second)
@@ -356,36 +356,41 @@ func faultSMTP(ctx context.Context, cfg faultConfig, shop target, repo, dir stri
 	return append([]check{c}, checkInvariants(wd.srv.dbPath(), wd.seen, wd.webhook)...), nil
 }
 
-// countEmails counts outbox emails matching a filter, as the owner.
-func (w *world) countEmails(ctx context.Context, filter string) (int, error) {
+// countRecords counts the records of collection matching a filter, as the
+// owner.
+func (w *world) countRecords(ctx context.Context, collection, filter string) (int, error) {
 	var list struct {
 		TotalItems int `json:"totalItems"`
 	}
-	st, raw, err := w.c.do(ctx, http.MethodGet, "/api/collections/emails/records?perPage=1&filter="+url.QueryEscape(filter), w.srv.token, nil, &list)
+	st, raw, err := w.c.do(ctx, http.MethodGet, "/api/collections/"+collection+"/records?perPage=1&filter="+url.QueryEscape(filter), w.srv.token, nil, &list)
 	if err != nil || st != http.StatusOK {
-		return 0, fmt.Errorf("count emails: %d %s %v", st, raw, err)
+		return 0, fmt.Errorf("count %s: %d %s %v", collection, st, raw, err)
 	}
 	return list.TotalItems, nil
 }
 
-// nudgeEmails makes the queued emails due now, as the owner could in the
-// dashboard.
-func (w *world) nudgeEmails(ctx context.Context) error {
+// makeDue makes the queued rows of an outbox collection (emails,
+// webhook_deliveries) that match waiting due now, as the owner could in the
+// dashboard, by emptying the fields of due.
+func (w *world) makeDue(ctx context.Context, collection, waiting string, due ...string) error {
 	var list struct {
 		Items []struct {
 			ID string `json:"id"`
 		} `json:"items"`
 	}
-	st, raw, err := w.c.do(ctx, http.MethodGet, "/api/collections/emails/records?perPage=500&skipTotal=1&filter="+
-		url.QueryEscape("status='queued' && next_attempt_at!=''"), w.srv.token, nil, &list)
+	st, raw, err := w.c.do(ctx, http.MethodGet, "/api/collections/"+collection+"/records?perPage=500&skipTotal=1&fields=id&filter="+
+		url.QueryEscape("status='queued' && ("+waiting+")"), w.srv.token, nil, &list)
 	if err != nil || st != http.StatusOK {
-		return fmt.Errorf("list queued emails: %d %s %v", st, raw, err)
+		return fmt.Errorf("list queued %s: %d %s %v", collection, st, raw, err)
+	}
+	patch := map[string]any{}
+	for _, f := range due {
+		patch[f] = ""
 	}
 	for _, e := range list.Items {
-		st, raw, err := w.c.do(ctx, http.MethodPatch, "/api/collections/emails/records/"+e.ID, w.srv.token,
-			map[string]any{"next_attempt_at": ""}, nil)
+		st, raw, err := w.c.do(ctx, http.MethodPatch, "/api/collections/"+collection+"/records/"+e.ID, w.srv.token, patch, nil)
 		if err != nil || st != http.StatusOK {
-			return fmt.Errorf("make email %s due: %d %s %v", e.ID, st, raw, err)
+			return fmt.Errorf("make %s %s due: %d %s %v", collection, e.ID, st, raw, err)
 		}
 	}
 	return nil

@@ -11,7 +11,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -141,7 +140,7 @@ func faultWebhookOutage(ctx context.Context, cfg faultConfig, shop target, _ str
 	done := make(chan loadResult, 1)
 	go func() { done <- runLoad(ctx, cfg.Concurrency, cfg.Duration, 5, wd.checkoutShop) }()
 	time.Sleep(cfg.Duration / 2)
-	queuedAtKill, _ := wd.countDeliveries(ctx, "status='queued'")
+	queuedAtKill, _ := wd.countRecords(ctx, "webhook_deliveries", "status='queued'")
 	if err := srv.kill(); err != nil {
 		return nil, fmt.Errorf("kill -9: %w", err)
 	}
@@ -157,7 +156,7 @@ func faultWebhookOutage(ctx context.Context, cfg faultConfig, shop target, _ str
 	rcv.up.Store(true)
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		queued, err := wd.countDeliveries(ctx, "status='queued'")
+		queued, err := wd.countRecords(ctx, "webhook_deliveries", "status='queued'")
 		if err != nil {
 			return nil, err
 		}
@@ -167,7 +166,7 @@ func faultWebhookOutage(ctx context.Context, cfg faultConfig, shop target, _ str
 		if time.Now().After(deadline) {
 			return []check{{name, fail, fmt.Sprintf("%d deliveries still queued after 2 minutes", queued)}}, nil
 		}
-		if err := wd.nudgeDeliveries(ctx); err != nil {
+		if err := wd.makeDue(ctx, "webhook_deliveries", "next_attempt_at!='' || lease_until!=''", "next_attempt_at", "lease_until"); err != nil {
 			return nil, err
 		}
 		time.Sleep(500 * time.Millisecond)
@@ -222,39 +221,4 @@ func faultWebhookOutage(ctx context.Context, cfg faultConfig, shop target, _ str
 		c = check{name, fail, summarize(wrong)}
 	}
 	return []check{c}, nil
-}
-
-// countDeliveries counts webhook deliveries matching a filter, as the owner.
-func (w *world) countDeliveries(ctx context.Context, filter string) (int, error) {
-	var list struct {
-		TotalItems int `json:"totalItems"`
-	}
-	st, raw, err := w.c.do(ctx, http.MethodGet, "/api/collections/webhook_deliveries/records?perPage=1&filter="+url.QueryEscape(filter), w.srv.token, nil, &list)
-	if err != nil || st != http.StatusOK {
-		return 0, fmt.Errorf("count webhook deliveries: %d %s %v", st, raw, err)
-	}
-	return list.TotalItems, nil
-}
-
-// nudgeDeliveries makes the queued deliveries due now, as the owner could
-// in the dashboard.
-func (w *world) nudgeDeliveries(ctx context.Context) error {
-	var list struct {
-		Items []struct {
-			ID string `json:"id"`
-		} `json:"items"`
-	}
-	st, raw, err := w.c.do(ctx, http.MethodGet, "/api/collections/webhook_deliveries/records?perPage=500&skipTotal=1&fields=id&filter="+
-		url.QueryEscape("status='queued' && (next_attempt_at!='' || lease_until!='')"), w.srv.token, nil, &list)
-	if err != nil || st != http.StatusOK {
-		return fmt.Errorf("list queued deliveries: %d %s %v", st, raw, err)
-	}
-	for _, d := range list.Items {
-		st, raw, err := w.c.do(ctx, http.MethodPatch, "/api/collections/webhook_deliveries/records/"+d.ID, w.srv.token,
-			map[string]any{"next_attempt_at": "", "lease_until": ""}, nil)
-		if err != nil || st != http.StatusOK {
-			return fmt.Errorf("make delivery %s due: %d %s %v", d.ID, st, raw, err)
-		}
-	}
-	return nil
 }
