@@ -82,6 +82,9 @@ type runConfig struct {
 	// Rounds repeats every measurement, the targets interleaved in each
 	// round, so that a drift of the machine's speed hits them alike.
 	Rounds int `json:"rounds"`
+	// WebhookEndpoints is how many active outgoing webhook endpoints (every
+	// event) pocketshop posts to, at a local receiver (bench/webhookfault.go).
+	WebhookEndpoints int `json:"webhook_endpoints,omitempty"`
 }
 
 // row is one measured run: one server, scenario, size, sync mode and
@@ -242,8 +245,18 @@ func measure(ctx context.Context, t target, scenario string, sz size, sync strin
 		pprofAddr = fmt.Sprintf("127.0.0.1:%d", port)
 		env = append(env, "POCKETSHOP_PPROF_ADDR="+pprofAddr)
 	}
+	if t.Shop && cfg.WebhookEndpoints > 0 {
+		env = append(env, allowPrivateWebhooks)
+	}
 	if err := srv.start(env...); err != nil {
 		return nil, inv, "", err
+	}
+	if t.Shop && cfg.WebhookEndpoints > 0 {
+		stop, err := addWebhookSinks(ctx, srv, cfg.WebhookEndpoints)
+		if err != nil {
+			return nil, inv, "", err
+		}
+		defer stop()
 	}
 
 	maxConc := 1

@@ -51,6 +51,7 @@ func run(args []string) error {
 	before := fs.String("before", "", "run: also measure pocketshop built from this git ref (e.g. main) as target \"before\", interleaved with the current one")
 	rounds := fs.Int("rounds", 1, "run: repeat every row this many times, the targets interleaved in each round")
 	profileAt := fs.Int("profile", 32, "run: take a CPU profile of pocketshop's checkout at this concurrency (0: none)")
+	hookEndpoints := fs.Int("webhook-endpoints", 0, "run: active outgoing webhook endpoints (every event) the shop posts to, at a local receiver answering 204")
 
 	products := fs.Int("products", 100, "faults: catalog size")
 	faultConc := fs.Int("fault-c", 8, "faults: clients of the checkout load")
@@ -95,7 +96,7 @@ func run(args []string) error {
 	switch cmd {
 	case "run":
 		cfg := runConfig{Duration: *duration, Scenarios: strings.Split(*scenarios, ","), Syncs: syncs, ProfileAt: *profileAt,
-			Repo: repo, Rounds: *rounds}
+			Repo: repo, Rounds: *rounds, WebhookEndpoints: *hookEndpoints}
 		if *before != "" {
 			fmt.Printf("building pocketshop at %s ...\n", *before)
 			t, err := buildAt(repo, *before, filepath.Join(workDir, "before"))

@@ -35,14 +35,24 @@ type hookReceiver struct {
 }
 
 func startHookReceiver() (*hookReceiver, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	r := &hookReceiver{accepted: map[string]int{}, placed: map[string]bool{}}
+	srv, base, err := serveLoopback(http.HandlerFunc(r.serve))
 	if err != nil {
 		return nil, err
 	}
-	r := &hookReceiver{url: "http://" + ln.Addr().String() + "/hooks", accepted: map[string]int{}, placed: map[string]bool{}}
-	r.srv = &http.Server{Handler: http.HandlerFunc(r.serve), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = r.srv.Serve(ln) }()
+	r.srv, r.url = srv, base+"/hooks"
 	return r, nil
+}
+
+// serveLoopback serves h on a free port of 127.0.0.1 and returns its base URL.
+func serveLoopback(h http.Handler) (*http.Server, string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return srv, "http://" + ln.Addr().String(), nil
 }
 
 func (r *hookReceiver) serve(w http.ResponseWriter, req *http.Request) {
@@ -221,4 +231,30 @@ func faultWebhookOutage(ctx context.Context, cfg faultConfig, shop target, _ str
 		c = check{name, fail, summarize(wrong)}
 	}
 	return []check{c}, nil
+}
+
+// addWebhookSinks adds n active endpoints for every event to srv, all
+// posting to one local receiver that answers 204 (a shop without outgoing
+// webhooks is left as it is). It returns the receiver's stop.
+func addWebhookSinks(ctx context.Context, srv *server, n int) (func(), error) {
+	sink, base, err := serveLoopback(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		_, _ = io.Copy(io.Discard, req.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	if err != nil {
+		return nil, err
+	}
+	c := newClient(srv.url, 1)
+	for i := 0; i < n; i++ {
+		st, raw, err := c.do(ctx, http.MethodPost, "/api/collections/webhook_endpoints/records", srv.token,
+			map[string]any{"url": fmt.Sprintf("%s/hooks/%d", base, i), "events": []string{"*"}, "active": true}, nil)
+		if st == http.StatusNotFound {
+			break // no outgoing webhooks in this build
+		}
+		if err != nil || st != http.StatusOK {
+			sink.Close()
+			return nil, fmt.Errorf("add webhook endpoint: %d %s %v", st, raw, err)
+		}
+	}
+	return func() { sink.Close() }, nil
 }

@@ -60,11 +60,9 @@ func init() {
 		}
 		settings.Fields.Add(&core.NumberField{Name: "webhook_retention_days", OnlyInt: true,
 			Min: types.Pointer(1.0), Max: types.Pointer(3650.0)})
-		if err := app.Save(settings); err != nil {
-			return err
-		}
-		_, err = app.DB().NewQuery("UPDATE {{shop_settings}} SET [[webhook_retention_days]] = 30").Execute()
-		return err
+		// Left empty on the existing record: the prune job reads empty as
+		// its default (30 days), and an upgrade changes no stored value.
+		return app.Save(settings)
 	}, func(app core.App) error {
 		settings, err := app.FindCollectionByNameOrId("shop_settings")
 		if err != nil {
