@@ -114,52 +114,40 @@ func SendDue(ctx context.Context, app core.App, opts Options) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	q := opts.queue()
-	return q.Drain(ctx, app, 1, func(ctx context.Context, id string) (bool, error) {
-		// The owner may change the mail settings while a pass is under way
-		// (typically because the server hangs): every attempt uses the
-		// settings as they are now.
+	// One email at a time: the owner may change the mail settings while a
+	// pass is under way (typically because the server hangs), and every
+	// attempt uses the settings as they are now.
+	ready := func() error {
 		now, ok := smtpConfig(app, opts.Timeout)
 		if !ok {
-			return false, ErrMailNotConfigured
+			return ErrMailNotConfigured
 		}
 		if now != cfg {
 			if sender, err = mail.NewSender(now); err != nil {
-				return false, err
+				return err
 			}
 			cfg = now
 		}
-		return sendEmail(ctx, app, q, sender, id)
+		return nil
+	}
+	return opts.queue().Drain(ctx, app, 1, ready, func(ctx context.Context, c *queue.Claim) queue.Result {
+		return sendEmail(ctx, app, sender, c)
 	})
 }
 
-// sendEmail claims, sends and records one email. It reports whether this
-// call sent it; an error is a failure of the database, not of SMTP.
-func sendEmail(ctx context.Context, app core.App, q queue.Queue, sender *mail.Sender, id string) (bool, error) {
-	claim, err := q.Claim(app, id)
-	if err != nil || claim == nil {
-		return false, err
-	}
-	email, err := app.FindRecordById("emails", id)
+// sendEmail sends the email claim holds and returns the outcome.
+func sendEmail(ctx context.Context, app core.App, sender *mail.Sender, claim *queue.Claim) queue.Result {
+	email, err := app.FindRecordById("emails", claim.ID)
 	if err != nil {
-		return false, fmt.Errorf("load email %s: %w", id, err)
+		return queue.Result{Err: fmt.Errorf("load email %s: %w", claim.ID, err)}
 	}
-
 	sendCtx, cancel := claim.Context(ctx)
+	defer cancel()
 	sendErr := sender.Send(sendCtx, email.GetString("to"), mail.Message{
 		ID:      messageID(email.Id, app.Settings().Meta.SenderAddress),
 		Subject: email.GetString("subject"), HTML: email.GetString("html"), Text: email.GetString("text"),
 	})
-	cancel()
-
-	held, err := claim.Finish(app, queue.Result{Err: sendErr, Permanent: mail.IsPermanent(sendErr)})
-	if err != nil {
-		return false, err
-	}
-	if !held {
-		app.Logger().Warn("Email lease ran out while sending; another sender may send it again", "email", id)
-	}
-	return sendErr == nil, nil
+	return queue.Result{Err: sendErr, Permanent: mail.IsPermanent(sendErr)}
 }
 
 // messageID is the same for every attempt at one outbox email.

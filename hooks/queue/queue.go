@@ -12,10 +12,11 @@ package queue
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -88,11 +89,15 @@ func (q Queue) Due(app core.App) ([]string, error) {
 	return ids, nil
 }
 
-// Drain hands every due row to send, batch after batch, until none is due
-// or ctx is cancelled, with up to `parallel` sends at once. send reports
-// whether it sent the row; an error (of the database, not of the
-// receiver) stops the drain. Drain returns how many rows were sent.
-func (q Queue) Drain(ctx context.Context, app core.App, parallel int, send func(ctx context.Context, id string) (bool, error)) (int, error) {
+// Drain sends every due row, batch after batch, until none is due or ctx
+// is cancelled, and returns how many were sent. It claims up to parallel
+// rows at a time (one write), sends them at once with send, then records
+// their outcomes (one write): under load, the writes a queue adds to the
+// shop's one write connection are two per chunk, not two per row. ready,
+// when not nil, runs before each chunk is claimed; its error stops the
+// drain (nothing is claimed then). The error Drain returns is one of the
+// database or of ready, never of a receiver: those are in the rows.
+func (q Queue) Drain(ctx context.Context, app core.App, parallel int, ready func() error, send func(ctx context.Context, c *Claim) Result) (int, error) {
 	parallel = max(parallel, 1)
 	sent := 0
 	for {
@@ -100,40 +105,45 @@ func (q Queue) Drain(ctx context.Context, app core.App, parallel int, send func(
 		if err != nil || len(ids) == 0 {
 			return sent, err
 		}
-		var (
-			mu       sync.Mutex
-			firstErr error
-			wg       sync.WaitGroup
-			slots    = make(chan struct{}, parallel)
-		)
-		for _, id := range ids {
+		for chunk := range slices.Chunk(ids, parallel) {
 			if ctx.Err() != nil {
-				break
+				return sent, nil
 			}
-			mu.Lock()
-			stop := firstErr != nil
-			mu.Unlock()
-			if stop {
-				break
-			}
-			slots <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer func() { <-slots; wg.Done() }()
-				ok, err := send(ctx, id)
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil && firstErr == nil {
-					firstErr = err
+			if ready != nil {
+				if err := ready(); err != nil {
+					return sent, err
 				}
-				if ok {
+			}
+			claims, err := q.ClaimAll(app, chunk)
+			if err != nil {
+				return sent, err
+			}
+			if len(claims) == 0 {
+				continue // other workers have them
+			}
+			results := make([]Result, len(claims))
+			var wg sync.WaitGroup
+			for i, c := range claims {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					results[i] = send(ctx, c)
+				}()
+			}
+			wg.Wait()
+			held, err := FinishAll(app, claims, results)
+			if err != nil {
+				return sent, err
+			}
+			if held < len(claims) {
+				app.Logger().Warn("A lease ran out while sending; another worker may send the row again",
+					"table", q.Table, "lost", len(claims)-held)
+			}
+			for _, r := range results {
+				if r.Err == nil {
 					sent++
 				}
-			}()
-		}
-		wg.Wait()
-		if firstErr != nil || ctx.Err() != nil {
-			return sent, firstErr
+			}
 		}
 	}
 }
@@ -149,27 +159,49 @@ type Claim struct {
 }
 
 // Claim leases row id for one attempt if it is still due and no other
-// worker holds it; it returns nil when it is not. The claim is one
-// conditional UPDATE, so that of several workers exactly one gets the row,
-// and it counts the attempt now, so that a row that crashes its worker
-// still runs out of attempts.
+// worker holds it; it returns nil when it is not. See ClaimAll.
 func (q Queue) Claim(app core.App, id string) (*Claim, error) {
+	claims, err := q.ClaimAll(app, []string{id})
+	if err != nil || len(claims) == 0 {
+		return nil, err
+	}
+	return claims[0], nil
+}
+
+// ClaimAll leases, for one attempt each, the rows of ids that are still
+// due and that no other worker holds, and returns their claims (none for
+// the others). The claim is one conditional UPDATE, so that of several
+// workers exactly one gets a row, and one write however many rows it
+// claims; it counts the attempt now, so that a row that crashes its
+// worker still runs out of attempts.
+func (q Queue) ClaimAll(app core.App, ids []string) ([]*Claim, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
 	now := q.Now().UTC()
-	c := &Claim{ID: id, q: q, lease: DateString(now.Add(q.Lease))}
-	var row struct {
-		Attempts int `db:"attempts"`
+	lease := DateString(now.Add(q.Lease))
+	params := dbx.Params{"lease": lease, "updated": DateString(now), "queued": Queued, "now": DateString(now)}
+	holders := make([]string, len(ids))
+	for i, id := range ids {
+		name := "id" + strconv.Itoa(i)
+		params[name] = id
+		holders[i] = "{:" + name + "}"
 	}
-	err := app.DB().NewQuery("UPDATE {{" + q.Table + "}} SET [[lease_until]] = {:lease}, [[attempts]] = [[attempts]] + 1, [[updated]] = {:updated} WHERE [[id]] = {:id} AND " + dueCondition + " RETURNING [[attempts]]").
-		Bind(dbx.Params{"lease": c.lease, "updated": DateString(now), "id": id, "queued": Queued, "now": DateString(now)}).
-		One(&row)
+	var rows []struct {
+		ID       string `db:"id"`
+		Attempts int    `db:"attempts"`
+	}
+	err := app.DB().NewQuery("UPDATE {{" + q.Table + "}} SET [[lease_until]] = {:lease}, [[attempts]] = [[attempts]] + 1, [[updated]] = {:updated} WHERE [[id]] IN (" +
+		strings.Join(holders, ", ") + ") AND " + dueCondition + " RETURNING [[id]], [[attempts]]").
+		Bind(params).All(&rows)
 	if err != nil {
-		if isNoRows(err) {
-			return nil, nil // another worker has it, or it is no longer due
-		}
-		return nil, fmt.Errorf("claim %s %s: %w", q.Table, id, err)
+		return nil, fmt.Errorf("claim %s %v: %w", q.Table, ids, err)
 	}
-	c.Attempts = row.Attempts
-	return c, nil
+	claims := make([]*Claim, len(rows))
+	for i, r := range rows {
+		claims[i] = &Claim{ID: r.ID, Attempts: r.Attempts, q: q, lease: lease}
+	}
+	return claims, nil
 }
 
 // Context bounds an attempt by the claim's lease: it finishes even when ctx
@@ -196,6 +228,33 @@ type Result struct {
 // when the lease had run out and another worker may have the row (the
 // outcome is not written then).
 func (c *Claim) Finish(app core.App, r Result) (bool, error) {
+	held, err := FinishAll(app, []*Claim{c}, []Result{r})
+	return held == 1, err
+}
+
+// FinishAll records the outcomes of claims (results[i] is claims[i]'s), as
+// Finish does, in one transaction: one write however many rows. It returns
+// how many claims still held their row.
+func FinishAll(app core.App, claims []*Claim, results []Result) (int, error) {
+	held := 0
+	err := app.RunInTransaction(func(txApp core.App) error {
+		held = 0
+		for i, c := range claims {
+			res, err := txApp.DB().Update(c.q.Table, c.outcome(results[i]), dbx.HashExp{"id": c.ID, "lease_until": c.lease}).Execute()
+			if err != nil {
+				return fmt.Errorf("record result of %s %s: %w", c.q.Table, c.ID, err)
+			}
+			if n, _ := res.RowsAffected(); n == 1 {
+				held++
+			}
+		}
+		return nil
+	})
+	return held, err
+}
+
+// outcome is the columns that record result r of c's attempt.
+func (c *Claim) outcome(r Result) dbx.Params {
 	done := c.q.Now().UTC()
 	params := dbx.Params{"lease_until": "", "updated": DateString(done)}
 	for k, v := range r.Fields {
@@ -217,12 +276,7 @@ func (c *Claim) Finish(app core.App, r Result) (bool, error) {
 		params["last_error"] = ErrorText(c.Attempts, r.Err)
 		params["next_attempt_at"] = DateString(next)
 	}
-	res, err := app.DB().Update(c.q.Table, params, dbx.HashExp{"id": c.ID, "lease_until": c.lease}).Execute()
-	if err != nil {
-		return false, fmt.Errorf("record result of %s %s: %w", c.q.Table, c.ID, err)
-	}
-	n, _ := res.RowsAffected()
-	return n == 1, nil
+	return params
 }
 
 // ErrorText is last_error for a failed attempt.
@@ -239,8 +293,6 @@ func DateString(t time.Time) string {
 	d, _ := types.ParseDateTime(t.UTC())
 	return d.String()
 }
-
-func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 
 // Requeue prepares r, a row being saved, for the owner's requeue: when its
 // status goes back to queued it gets a fresh set of attempts, due now, and

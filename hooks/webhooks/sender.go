@@ -44,9 +44,8 @@ func SendDue(ctx context.Context, app core.App, opts Options) (int, error) {
 }
 
 func (m *Manager) sendDue(ctx context.Context, app core.App) (int, error) {
-	q := m.opts.queue()
-	return q.Drain(ctx, app, m.opts.Parallel, func(ctx context.Context, id string) (bool, error) {
-		return m.send(ctx, app, q, id)
+	return m.opts.queue().Drain(ctx, app, m.opts.Parallel, nil, func(ctx context.Context, c *queue.Claim) queue.Result {
+		return m.send(ctx, app, c)
 	})
 }
 
@@ -64,40 +63,23 @@ type outgoing struct {
 // errInactive fails a delivery whose endpoint the owner switched off.
 var errInactive = errors.New("the endpoint is not active (activate it, then requeue the delivery)")
 
-// send claims, posts and records one delivery. It reports whether this
-// call delivered it; an error is a failure of the database, not of the
-// receiver.
-func (m *Manager) send(ctx context.Context, app core.App, q queue.Queue, id string) (bool, error) {
-	claim, err := q.Claim(app, id)
-	if err != nil || claim == nil {
-		return false, err
-	}
+// send posts the delivery claim holds and returns the outcome: a failure
+// to read it is one too (retried like a receiver's).
+func (m *Manager) send(ctx context.Context, app core.App, claim *queue.Claim) queue.Result {
 	var d outgoing
-	err = app.DB().NewQuery(`SELECT d.[[event]], d.[[event_id]], d.[[payload]], d.[[retry_until]], e.[[url]], e.[[secret]], e.[[active]]
+	err := app.DB().NewQuery(`SELECT d.[[event]], d.[[event_id]], d.[[payload]], d.[[retry_until]], e.[[url]], e.[[secret]], e.[[active]]
 		FROM {{webhook_deliveries}} d JOIN {{webhook_endpoints}} e ON e.[[id]] = d.[[endpoint]]
-		WHERE d.[[id]] = {:id}`).Bind(dbx.Params{"id": id}).One(&d)
+		WHERE d.[[id]] = {:id}`).Bind(dbx.Params{"id": claim.ID}).One(&d)
 	if err != nil {
-		return false, fmt.Errorf("load webhook delivery %s: %w", id, err)
+		return queue.Result{Err: fmt.Errorf("load webhook delivery %s: %w", claim.ID, err)}
 	}
-
-	result := queue.Result{Deadline: d.RetryUntil.Time()}
 	if !d.Active {
-		result.Err, result.Permanent = errInactive, true
-	} else {
-		postCtx, cancel := claim.Context(ctx)
-		status, err := m.post(postCtx, d)
-		cancel()
-		result.Err = err
-		result.Fields = dbx.Params{"response_status": status}
+		return queue.Result{Err: errInactive, Permanent: true}
 	}
-	held, err := claim.Finish(app, result)
-	if err != nil {
-		return false, err
-	}
-	if !held {
-		app.Logger().Warn("Webhook lease ran out while sending; another sender may send it again", "delivery", id)
-	}
-	return result.Err == nil, nil
+	postCtx, cancel := claim.Context(ctx)
+	defer cancel()
+	status, err := m.post(postCtx, d)
+	return queue.Result{Err: err, Deadline: d.RetryUntil.Time(), Fields: dbx.Params{"response_status": status}}
 }
 
 // post sends one attempt of delivery d, signed now, and returns the

@@ -55,7 +55,7 @@ const (
 	DefaultRetryFor   = 72 * time.Hour
 	DefaultLease      = time.Minute
 	DefaultBatch      = 50
-	DefaultParallel   = 4
+	DefaultParallel   = 8
 )
 
 // Options tune the webhooks. The zero value is valid: https endpoints on
