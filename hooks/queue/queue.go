@@ -127,6 +127,11 @@ func (q Queue) Drain(ctx context.Context, app core.App, parallel int, ready func
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
+					defer func() {
+						if r := recover(); r != nil { // a bug must not take the server down
+							results[i] = Result{Err: fmt.Errorf("sender panicked: %v", r)}
+						}
+					}()
 					results[i] = send(ctx, c)
 				}()
 			}

@@ -48,6 +48,11 @@ func (w *Worker) start(app core.App) {
 		ticker := time.NewTicker(w.interval)
 		defer ticker.Stop()
 		for {
+			// An app closed without terminating (a test's cleanup that only
+			// resets it) has no database left: the worker ends.
+			if !app.IsBootstrapped() {
+				return
+			}
 			w.runPass(ctx, app)
 			select {
 			case <-ctx.Done():
