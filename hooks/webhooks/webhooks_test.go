@@ -247,3 +247,51 @@ func TestReceiverDownForTheWholeWindow(t *testing.T) {
 		t.Errorf("requeued delivery: status %q attempts %d", d.GetString("status"), d.GetInt("attempts"))
 	}
 }
+
+// TestSlowReceiverNeverHoldsCheckout: while the sender waits on a receiver
+// that does not answer, orders are placed (the sender holds no database
+// lock), and the attempt ends at the timeout as a failed attempt.
+func TestSlowReceiverNeverHoldsCheckout(t *testing.T) {
+	t.Parallel()
+	s := newHookShop(t)
+	release := make(chan struct{})
+	arrived := make(chan struct{}, 10)
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(hang.Close)
+	t.Cleanup(func() { close(release) })
+	s.addEndpoint(t, hang.URL, webhooks.OrderPlaced)
+	p := shoptest.CreateProduct(t, s.app, "mug", 1200, 100)
+	s.placeOrder(t, p, 1)
+
+	opts := s.opts
+	opts.Timeout = 3 * time.Second
+	done := make(chan error, 1)
+	go func() {
+		_, err := webhooks.SendDue(context.Background(), s.app, opts)
+		done <- err
+	}()
+	<-arrived // the POST is in flight, unanswered
+	for i := 0; i < 5; i++ {
+		s.placeOrder(t, p, 1)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("the sender finished before the receiver answered or timed out: %v", err)
+	default:
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	d := s.deliveries(t, "")[0]
+	if d.GetString("status") != "queued" || d.GetInt("attempts") != 1 || d.GetInt("response_status") != 0 ||
+		!strings.Contains(d.GetString("last_error"), "Timeout") {
+		t.Errorf("first delivery after the timeout: %s attempts %d response %d error %q",
+			d.GetString("status"), d.GetInt("attempts"), d.GetInt("response_status"), d.GetString("last_error"))
+	}
+}
