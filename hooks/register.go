@@ -5,6 +5,7 @@
 //	jobs                       scheduled jobs (expiry, digests, prune, reconcile)
 //	payments   outbox          Stripe checkout, webhook, refunds | emails
 //	orders     storefront      orders + stock | public settings, body limits
+//	pricing                    codes, tax and shipping rates of an order
 //	settings   httperr   txn   shop settings | errors → HTTP | transactions
 //
 // main.go and the tests call the same Register, so tests exercise exactly
@@ -18,6 +19,7 @@ import (
 	"pocketshop/hooks/orders"
 	"pocketshop/hooks/outbox"
 	"pocketshop/hooks/payments"
+	"pocketshop/hooks/pricing"
 	"pocketshop/hooks/settings"
 	"pocketshop/hooks/storefront"
 	"pocketshop/internal/groupcommit"
@@ -88,6 +90,7 @@ func Register(app core.App, deps Deps) {
 	c := newComponents(app, deps)
 
 	settings.BindCache(app)
+	pricing.Bind(app)
 	c.orders.Bind()
 	c.payments.Bind() // after the orders: its order update request hook runs after theirs
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
