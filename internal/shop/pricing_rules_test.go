@@ -264,8 +264,8 @@ func TestCheckCode(t *testing.T) {
 
 // FuzzPrice checks the pricing arithmetic's properties for any order: the
 // total is the sum of its parts, the order's figures are the sums of its
-// lines', nothing is negative, and a discount never exceeds what it
-// applies to.
+// lines', nothing is negative, a discount never exceeds what it applies
+// to, and the lines charged at checkout add up to the total.
 func FuzzPrice(f *testing.F) {
 	f.Add([]byte{1, 1, 1}, uint8(0), int64(33), int64(2000), false, int64(500), int64(0), uint8(0xff), true)
 	f.Add([]byte{0xff, 0x03, 0xe7}, uint8(1), int64(1_000_000), int64(10000), true, int64(0), int64(100), uint8(1), false)
@@ -342,6 +342,21 @@ func FuzzPrice(f *testing.F) {
 		}
 		if tot.TotalCents != want || tot.TotalCents < 0 {
 			t.Fatalf("total %d, want %d: %+v", tot.TotalCents, want, tot)
+		}
+		// What Stripe is asked to charge is the order's total, to the cent.
+		charge, err := shop.ChargeLines(got, tot, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var charged int64
+		for _, c := range charge {
+			if c.UnitAmountCents < 0 || c.Quantity < 1 {
+				t.Fatalf("charge line %+v", c)
+			}
+			charged += c.UnitAmountCents * c.Quantity
+		}
+		if charged != tot.TotalCents {
+			t.Fatalf("charged %d, total %d", charged, tot.TotalCents)
 		}
 	})
 }
