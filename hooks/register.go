@@ -5,6 +5,7 @@
 //	jobs                       scheduled jobs (expiry, digests, prune, reconcile)
 //	payments   outbox          Stripe checkout, webhook, refunds | emails
 //	orders     storefront      orders + stock | public settings, body limits
+//	catalog                    products' options, variants, categories
 //	pricing                    codes, tax and shipping rates of an order
 //	settings   httperr   txn   shop settings | errors → HTTP | transactions
 //
@@ -15,6 +16,7 @@ package hooks
 import (
 	"time"
 
+	"pocketshop/hooks/catalog"
 	"pocketshop/hooks/jobs"
 	"pocketshop/hooks/orders"
 	"pocketshop/hooks/outbox"
@@ -90,6 +92,7 @@ func Register(app core.App, deps Deps) {
 	c := newComponents(app, deps)
 
 	settings.BindCache(app)
+	catalog.New(app).Bind()
 	pricing.Bind(app)
 	c.orders.Bind()
 	c.payments.Bind() // after the orders: its order update request hook runs after theirs
