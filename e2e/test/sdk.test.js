@@ -392,7 +392,7 @@ test('variants: a guest orders a T-shirt by size and colour; stock is held on th
   });
   assert.deepEqual(order.items, [{
     product: shirt.id, variant: mRed.id, variant_title: 'M / Red', name: 'SDK Tee', sku: `${shirt.sku}-M-RED`,
-    unit_price_cents: 2000, quantity: 2, line_total_cents: 4000,
+    unit_price_cents: 2000, quantity: 2, line_total_cents: 4000, discount_cents: 0, tax_cents: 0,
   }]);
   assert.equal((await live.event).record.stock, 1);
 
