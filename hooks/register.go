@@ -7,6 +7,7 @@
 //	queue                      the outboxes' lease, backoff and background loop
 //	orders     storefront      orders + stock | public settings, body limits
 //	catalog                    products' options, variants, categories
+//	pricing                    codes, tax and shipping rates of an order
 //	settings   httperr   txn   shop settings | errors → HTTP | transactions
 //
 // main.go and the tests call the same Register, so tests exercise exactly
@@ -21,6 +22,7 @@ import (
 	"pocketshop/hooks/orders"
 	"pocketshop/hooks/outbox"
 	"pocketshop/hooks/payments"
+	"pocketshop/hooks/pricing"
 	"pocketshop/hooks/settings"
 	"pocketshop/hooks/storefront"
 	"pocketshop/hooks/webhooks"
@@ -105,6 +107,7 @@ func Register(app core.App, deps Deps) {
 
 	settings.BindCache(app)
 	catalog.New(app).Bind()
+	pricing.Bind(app)
 	c.orders.Bind()
 	c.payments.Bind() // after the orders: its order update request hook runs after theirs
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {
