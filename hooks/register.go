@@ -2,7 +2,7 @@
 // Each concern is a package of its own with its own small dependencies and
 // its own Bind, layered one way (a package imports only those below it):
 //
-//	jobs                       scheduled jobs (expiry, digests, prune, reconcile)
+//	jobs       customers       scheduled jobs (expiry, digests, prune, reconcile) | data export, erasure
 //	payments   outbox          Stripe checkout, webhook, refunds | emails
 //	orders     storefront      orders + stock | public settings, body limits
 //	settings   httperr   txn   shop settings | errors → HTTP | transactions
@@ -14,6 +14,7 @@ package hooks
 import (
 	"time"
 
+	"pocketshop/hooks/customers"
 	"pocketshop/hooks/jobs"
 	"pocketshop/hooks/orders"
 	"pocketshop/hooks/outbox"
@@ -56,6 +57,8 @@ type components struct {
 	payments *payments.Manager
 	outbox   *outbox.Manager
 	jobs     *jobs.Manager
+	// customers exports and erases a customer's data (privacy requests).
+	customers *customers.Manager
 }
 
 func newComponents(app core.App, deps Deps) components {
@@ -80,6 +83,7 @@ func newComponents(app core.App, deps Deps) components {
 	// group-commit writer writes.
 	c.orders.SetEventEmails(c.outbox.EventEmails)
 	c.jobs = jobs.New(app, now, c.payments, deps.Jobs)
+	c.customers = customers.New(app, now)
 	return c
 }
 
@@ -96,6 +100,7 @@ func Register(app core.App, deps Deps) {
 		c.orders.Routes(g)
 		c.payments.Routes(g)
 		storefront.Routes(g)
+		c.customers.Routes(g)
 		return se.Next()
 	})
 	reportsNow := deps.Now
@@ -107,6 +112,7 @@ func Register(app core.App, deps Deps) {
 	bindGracefulShutdown(app)
 	c.jobs.Bind()
 	c.outbox.Bind()
+	c.customers.Bind()
 	bindWriter(app)
 }
 
@@ -135,4 +141,10 @@ func NewScheduler(app core.App, deps Deps) (*cron.Scheduler, error) {
 // NewJobsCommand returns the `jobs` command (see jobs.NewCommand).
 func NewJobsCommand(app core.App, deps Deps) *cobra.Command {
 	return jobs.NewCommand(app, func() (*cron.Scheduler, error) { return NewScheduler(app, deps) })
+}
+
+// NewCustomersCommand returns the owner's `customers` command (export and
+// erase a customer's data; see customers.Manager.NewCommand).
+func NewCustomersCommand(app core.App, deps Deps) *cobra.Command {
+	return newComponents(app, deps).customers.NewCommand()
 }
