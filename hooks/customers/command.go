@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/mattn/go-isatty"
 	"github.com/pocketbase/pocketbase/core"
 	"github.com/spf13/cobra"
 )
@@ -73,7 +74,7 @@ their subject. An order still pending or paid stops the erasure.`,
 			return err
 		}
 		if !*yes {
-			if !isTerminal(os.Stdin) {
+			if !isTerminal(c.InOrStdin()) {
 				return errors.New("not on a terminal: pass --yes to erase without confirmation")
 			}
 			if err := confirm(c.InOrStdin(), c.OutOrStdout(), m.app, subj, args[0]); err != nil {
@@ -118,8 +119,9 @@ func confirm(in io.Reader, out io.Writer, app core.App, s Subject, address strin
 	return nil
 }
 
-// isTerminal reports whether f is a terminal (a character device).
-func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+// isTerminal reports whether r is a terminal a person types into (not a
+// pipe, a file or /dev/null).
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
 }

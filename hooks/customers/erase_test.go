@@ -96,6 +96,16 @@ func TestErasureLeavesNoTraceAndKeepsTheBooks(t *testing.T) {
 	})["id"].(string)
 	f.move(t, bobOrder, "paid")
 
+	// Outgoing webhooks told the owner's CRM about her: one sent, two
+	// still queued (the receiver is down), one about Bob.
+	endpoint := webhookEndpoint(t, f.app)
+	queueDelivery(t, f.app, endpoint, "order.fulfilled", "sent", orderPayload(t, f.app, fulfilled))
+	queueDelivery(t, f.app, endpoint, "order.fulfilled", "queued", orderPayload(t, f.app, guestFulfilled))
+	zeldaRecord, _ := f.app.FindRecordById("users", f.zelda.Id)
+	zeldaRecord.IgnoreEmailVisibility(true)
+	queueDelivery(t, f.app, endpoint, "customer.created", "queued", zeldaRecord.PublicExport())
+	queueDelivery(t, f.app, endpoint, "order.paid", "queued", orderPayload(t, f.app, bobOrder))
+
 	if sent := f.sendMail(t, mp); sent < 6 {
 		t.Fatalf("sent %d emails, want the receipts, shipping notices and the owner's notices", sent)
 	}
@@ -192,6 +202,35 @@ func TestErasureLeavesNoTraceAndKeepsTheBooks(t *testing.T) {
 		t.Errorf("Bob's order after Zelda's erasure: %v", b.PublicExport())
 	}
 
+	// Webhooks: every delivery is still there, queued ones still queued,
+	// with her orders as erased and her account's fields erased.
+	var deliveries []struct {
+		Event   string `db:"event"`
+		Status  string `db:"status"`
+		Payload string `db:"payload"`
+	}
+	if err := f.app.DB().NewQuery(`SELECT event, status, payload FROM webhook_deliveries ORDER BY rowid`).All(&deliveries); err != nil {
+		t.Fatal(err)
+	}
+	wantDeliveries := []struct{ event, status, contains string }{
+		{"order.fulfilled", "sent", `"email":"` + customers.Placeholder(fulfilled) + `"`},
+		{"order.fulfilled", "queued", `"shipping_address":null`},
+		{"customer.created", "queued", `"email":"[erased]"`},
+		{"order.paid", "queued", `"note":"A gift: send the invoice to [erased] too."`},
+	}
+	if len(deliveries) != len(wantDeliveries) {
+		t.Fatalf("%d webhook deliveries after erasure, want %d", len(deliveries), len(wantDeliveries))
+	}
+	for i, w := range wantDeliveries {
+		d := deliveries[i]
+		if d.Event != w.event || d.Status != w.status || !strings.Contains(d.Payload, w.contains) {
+			t.Errorf("delivery %d after erasure: %s %s %s, want %s %s containing %s", i, d.Event, d.Status, d.Payload, w.event, w.status, w.contains)
+		}
+	}
+	if !strings.Contains(deliveries[3].Payload, "Bob Other") {
+		t.Errorf("Bob's delivery lost his data: %s", deliveries[3].Payload)
+	}
+
 	// Outbox: nothing queued for her any more; what was sent keeps its
 	// subject and status, not its body or her address.
 	var queued, sentBodies int
@@ -212,7 +251,7 @@ func TestErasureLeavesNoTraceAndKeepsTheBooks(t *testing.T) {
 	}
 	e := rows[0]
 	if e.GetString("requested_by") != customers.ByCustomer || !e.GetBool("account_deleted") || e.GetInt("orders") != 4 ||
-		e.GetInt("emails_dropped") != 2 || e.GetInt("emails_scrubbed") < 5 || e.GetInt("events_scrubbed") != 1 || e.GetInt("other_rows_scrubbed") != 2 {
+		e.GetInt("emails_dropped") != 2 || e.GetInt("deliveries_scrubbed") != 4 || e.GetInt("emails_scrubbed") < 5 || e.GetInt("events_scrubbed") != 1 || e.GetInt("other_rows_scrubbed") != 2 {
 		t.Errorf("erasures row: %v", e.PublicExport())
 	}
 	// Her session died with the account.
@@ -234,6 +273,50 @@ func addEvent(t *testing.T, app core.App, orderID, message string) {
 	ev.Load(map[string]any{"order": orderID, "from_status": o.GetString("status"), "to_status": o.GetString("status"),
 		"actor": "admin", "message": message})
 	if err := app.Save(ev); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// webhookEndpoint saves an endpoint of the owner's CRM.
+func webhookEndpoint(t *testing.T, app core.App) string {
+	t.Helper()
+	col, err := app.FindCollectionByNameOrId("webhook_endpoints")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := core.NewRecord(col)
+	ep.Load(map[string]any{"url": "https://crm.example.com/hooks/shop", "events": []string{"*"}, "active": true})
+	if err := app.Save(ep); err != nil {
+		t.Fatal(err)
+	}
+	return ep.Id
+}
+
+// orderPayload is the data of an order event: the order as the owner sees it.
+func orderPayload(t *testing.T, app core.App, orderID string) map[string]any {
+	t.Helper()
+	o, err := app.FindRecordById("orders", orderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o.PublicExport()
+}
+
+// queueDelivery writes a webhook delivery row as the webhook outbox does:
+// {id, type, created, data}.
+func queueDelivery(t *testing.T, app core.App, endpoint, event, status string, data map[string]any) {
+	t.Helper()
+	col, err := app.FindCollectionByNameOrId("webhook_deliveries")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := core.NewRecord(col)
+	id := "evt_" + core.GenerateDefaultRandomId()
+	d.Load(map[string]any{
+		"endpoint": endpoint, "event": event, "event_id": id, "status": status,
+		"payload": map[string]any{"id": id, "type": event, "created": 1764000000, "data": data},
+	})
+	if err := app.Save(d); err != nil {
 		t.Fatal(err)
 	}
 }
