@@ -92,8 +92,13 @@ func (m *Manager) erase(txApp core.App, s Subject, by string) (Erasure, scrubber
 		}
 	}
 	if len(open) > 0 {
-		msg := "Orders not yet fulfilled keep the customer's details until they are done (order " +
-			strings.Join(open, ", order ") + "): cancel or fulfil them, then erase."
+		list := "order " + strings.Join(open, ", order ")
+		msg := "The customer's data cannot be erased yet: " + list +
+			". An order not yet fulfilled needs the customer's email and address; cancel or fulfil it, then erase."
+		if by == ByCustomer {
+			msg = "Your account cannot be deleted yet: " + list +
+				". An order not yet shipped needs your email and address; delete your account once it is shipped or cancelled."
+		}
 		return res, scrubber{}, &shop.Error{Code: shop.EINVALID, Message: msg,
 			Fields: map[string]shop.FieldError{"orders": {Code: "open_orders", Message: msg}}}
 	}

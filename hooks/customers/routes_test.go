@@ -93,8 +93,8 @@ func TestAccountRoutesRefuseBadInput(t *testing.T) {
 		{"huge password", "POST", "/api/shop/account/erase", f.zeldaToken, map[string]any{"password": strings.Repeat("x", 5000)}, 401, "The password is not right."},
 		{"body over the limit", "POST", "/api/shop/account/erase", f.zeldaToken, map[string]any{"password": strings.Repeat("x", 70<<10)}, 413, ""},
 		{"her own records-API delete", "DELETE", "/api/collections/users/records/" + f.zelda.Id, f.zeldaToken, nil, 400, "/api/shop/account/erase"},
-		{"pending order", "POST", "/api/shop/account/erase", f.zeldaToken, map[string]any{"password": zeldaPass}, 400, "Orders not yet fulfilled"},
-		{"owner's delete with a pending order", "DELETE", "/api/collections/users/records/" + f.zelda.Id, f.su, nil, 400, "is pending"},
+		{"pending order", "POST", "/api/shop/account/erase", f.zeldaToken, map[string]any{"password": zeldaPass}, 400, "Your account cannot be deleted yet: order #1001 is pending."},
+		{"owner's delete with a pending order", "DELETE", "/api/collections/users/records/" + f.zelda.Id, f.su, nil, 400, "The customer's data cannot be erased yet: order #1001 is pending."},
 	}
 	before := dump(t, f.app)
 	for _, sc := range scenarios {
