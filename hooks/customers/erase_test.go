@@ -1,9 +1,12 @@
 package customers_test
 
 import (
+	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -54,6 +57,26 @@ func ledger(t *testing.T, app core.App) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// accountantsCSV is the order lines CSV of the month without its email
+// column, and the emails it shows.
+func accountantsCSV(t *testing.T, f *fixture) (figures [][]string, emails []string) {
+	t.Helper()
+	res := shoptest.Do(t, f.srv, http.MethodGet, "/api/shop/reports/orders.csv?from=2026-11-01&to=2026-11-30", f.su, nil)
+	if res.Status != http.StatusOK {
+		t.Fatalf("orders.csv: %d %s", res.Status, res.Raw)
+	}
+	rows, err := csv.NewReader(bytes.NewReader(res.Raw)).ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("orders.csv: %v %s", err, res.Raw)
+	}
+	col := slices.Index(rows[0], "email")
+	for _, r := range rows {
+		emails = append(emails, r[col])
+		figures = append(figures, slices.Delete(slices.Clone(r), col, col+1))
+	}
+	return figures, emails[1:]
 }
 
 func salesReport(t *testing.T, f *fixture) string {
@@ -147,6 +170,7 @@ func TestErasureLeavesNoTraceAndKeepsTheBooks(t *testing.T) {
 	}
 
 	booksBefore, ledgerBefore, reportBefore := books(t, f.app), ledger(t, f.app), salesReport(t, f)
+	csvBefore, _ := accountantsCSV(t, f)
 	tokens := map[string]string{}
 	for _, id := range []string{fulfilled, cancelled, guestFulfilled, pending} {
 		o, _ := f.app.FindRecordById("orders", id)
@@ -174,6 +198,15 @@ func TestErasureLeavesNoTraceAndKeepsTheBooks(t *testing.T) {
 	}
 	if got := salesReport(t, f); got != reportBefore {
 		t.Errorf("the sales report changed:\n got %s\nwant %s", got, reportBefore)
+	}
+	csvAfter, csvEmails := accountantsCSV(t, f)
+	if !reflect.DeepEqual(csvAfter, csvBefore) {
+		t.Errorf("the accountant's CSV changed:\n got %v\nwant %v", csvAfter, csvBefore)
+	}
+	for _, e := range csvEmails {
+		if e != "bob@example.com" && !strings.HasSuffix(e, "@erased.invalid") {
+			t.Errorf("the accountant's CSV shows %q", e)
+		}
 	}
 	shoptest.CheckLedger(t, f.app)
 
