@@ -16,6 +16,7 @@ import (
 
 	"pocketshop/hooks"
 	"pocketshop/hooks/jobs"
+	"pocketshop/hooks/webhooks"
 	"pocketshop/internal/config"
 	cron "pocketshop/internal/jobs"
 	"pocketshop/internal/payments"
@@ -85,7 +86,8 @@ Behind a proxy:                                   pocketshop serve --http=127.0.
 Allow a storefront on another domain (CORS):      pocketshop serve --origins=https://www.example.com
 Set the data dir with --dir (default: pb_data beside the binary).`
 	deps := hooks.Deps{
-		Jobs: jobsConfig,
+		Jobs:     jobsConfig,
+		Webhooks: webhooks.Options{AllowPrivate: cfg.WebhookAllowPrivate},
 		Payments: payments.Config{
 			SecretKey:     cfg.StripeSecretKey,
 			WebhookSecret: cfg.StripeWebhookSecret,

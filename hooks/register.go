@@ -3,7 +3,8 @@
 // its own Bind, layered one way (a package imports only those below it):
 //
 //	jobs       customers       scheduled jobs (expiry, digests, prune, reconcile) | data export, erasure
-//	payments   outbox          Stripe checkout, webhook, refunds | emails
+//	payments   outbox  webhooks  Stripe checkout, webhook, refunds | emails | outgoing webhooks
+//	queue                      the outboxes' lease, backoff and background loop
 //	orders     storefront      orders + stock | public settings, body limits
 //	settings   httperr   txn   shop settings | errors → HTTP | transactions
 //
@@ -21,6 +22,7 @@ import (
 	"pocketshop/hooks/payments"
 	"pocketshop/hooks/settings"
 	"pocketshop/hooks/storefront"
+	"pocketshop/hooks/webhooks"
 	"pocketshop/internal/groupcommit"
 	cron "pocketshop/internal/jobs"
 	pay "pocketshop/internal/payments"
@@ -43,6 +45,9 @@ type Deps struct {
 	Outbox outbox.Options
 	// Jobs configures the scheduled jobs (hooks/jobs).
 	Jobs jobs.Config
+	// Webhooks tunes the outgoing webhooks (private addresses, retries,
+	// the background sender).
+	Webhooks webhooks.Options
 	// Payments configures Stripe; without a secret key Stripe checkout
 	// answers "Payments are not configured." (unless Provider is set).
 	Payments pay.Config
@@ -56,6 +61,7 @@ type components struct {
 	orders   *orders.Manager
 	payments *payments.Manager
 	outbox   *outbox.Manager
+	webhooks *webhooks.Manager
 	jobs     *jobs.Manager
 	// customers exports and erases a customer's data (privacy requests).
 	customers *customers.Manager
@@ -74,14 +80,22 @@ func newComponents(app core.App, deps Deps) components {
 	if outboxOpts.Now == nil {
 		outboxOpts.Now = now
 	}
+	webhookOpts := deps.Webhooks
+	if webhookOpts.Now == nil {
+		webhookOpts.Now = now
+	}
 	c := components{
-		orders: orders.New(app, now),
-		outbox: outbox.New(app, outboxOpts),
+		orders:   orders.New(app, now),
+		outbox:   outbox.New(app, outboxOpts),
+		webhooks: webhooks.New(app, webhookOpts),
 	}
 	c.payments = payments.New(app, now, provider, c.orders)
 	// The outbox (above orders) renders the emails of the order events the
 	// group-commit writer writes.
 	c.orders.SetEventEmails(c.outbox.EventEmails)
+	// Likewise the webhooks, the deliveries of the writer's order events
+	// and stock movements.
+	c.orders.SetWebhooks(c.webhooks)
 	c.jobs = jobs.New(app, now, c.payments, deps.Jobs)
 	c.customers = customers.New(app, now)
 	return c
@@ -112,6 +126,7 @@ func Register(app core.App, deps Deps) {
 	bindGracefulShutdown(app)
 	c.jobs.Bind()
 	c.outbox.Bind()
+	c.webhooks.Bind()
 	c.customers.Bind()
 	bindWriter(app)
 }

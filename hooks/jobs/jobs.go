@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -44,6 +45,7 @@ const salesWindow = 7 * 24 * time.Hour
 const (
 	defaultJobRunsRetentionDays = 30
 	defaultEmailRetentionDays   = 90
+	defaultWebhookRetentionDays = 30
 )
 
 // Config configures the scheduled jobs.
@@ -479,51 +481,60 @@ func (m *Manager) summarize(from, to time.Time) (mail.DailySummary, error) {
 	return sum, nil
 }
 
-// prune deletes job_runs rows and sent emails older than the retention
-// settings (shop_settings.job_runs_retention_days and
-// email_retention_days). Queued and failed emails are kept: the owner may
-// still need them.
+// prune deletes job_runs rows, sent emails and delivered webhooks older
+// than the retention settings (shop_settings.job_runs_retention_days,
+// email_retention_days and webhook_retention_days). Queued and failed
+// emails and deliveries are kept: the owner may still need them.
 func (m *Manager) prune(ctx context.Context) (int, string, error) {
-	runDays, emailDays, err := loadRetention(m.app)
+	r, err := loadRetention(m.app)
 	if err != nil {
 		return 0, "", err
 	}
 	now := m.now().UTC()
-	runsBefore, _ := types.ParseDateTime(now.AddDate(0, 0, -runDays))
-	emailsBefore, _ := types.ParseDateTime(now.AddDate(0, 0, -emailDays))
-
-	res, err := m.app.DB().NewQuery(`DELETE FROM {{job_runs}} WHERE started_at != '' AND started_at < {:before}`).
-		Bind(dbx.Params{"before": runsBefore.String()}).Execute()
-	if err != nil {
-		return 0, "", fmt.Errorf("prune job runs: %w", err)
+	before := func(days int) string {
+		d, _ := types.ParseDateTime(now.AddDate(0, 0, -days))
+		return d.String()
 	}
-	runs, _ := res.RowsAffected()
-
-	res, err = m.app.DB().NewQuery(`DELETE FROM {{emails}} WHERE status = 'sent' AND sent_at != '' AND sent_at < {:before}`).
-		Bind(dbx.Params{"before": emailsBefore.String()}).Execute()
-	if err != nil {
-		return int(runs), "", fmt.Errorf("prune emails: %w", err)
+	steps := []struct {
+		what, sql string
+		days      int
+	}{
+		{"job runs", `DELETE FROM {{job_runs}} WHERE started_at != '' AND started_at < {:before}`, r.jobRuns},
+		{"sent emails", `DELETE FROM {{emails}} WHERE status = 'sent' AND sent_at != '' AND sent_at < {:before}`, r.emails},
+		{"delivered webhooks", `DELETE FROM {{webhook_deliveries}} WHERE status = 'sent' AND delivered_at != '' AND delivered_at < {:before}`, r.webhooks},
 	}
-	emails, _ := res.RowsAffected()
-
-	return int(runs + emails), fmt.Sprintf("%d job runs older than %d days, %d sent emails older than %d days",
-		runs, runDays, emails, emailDays), nil
+	total := 0
+	var msgs []string
+	for _, step := range steps {
+		res, err := m.app.DB().NewQuery(step.sql).Bind(dbx.Params{"before": before(step.days)}).Execute()
+		if err != nil {
+			return total, "", fmt.Errorf("prune %s: %w", step.what, err)
+		}
+		n, _ := res.RowsAffected()
+		total += int(n)
+		msgs = append(msgs, fmt.Sprintf("%d %s older than %d days", n, step.what, step.days))
+	}
+	return total, strings.Join(msgs, ", "), nil
 }
 
-// loadRetention reads how many days job_runs rows and sent emails are kept.
-func loadRetention(app core.App) (runDays, emailDays int, err error) {
-	runDays, emailDays = defaultJobRunsRetentionDays, defaultEmailRetentionDays
+// retention is how many days the prune job keeps each kind of row.
+type retention struct{ jobRuns, emails, webhooks int }
+
+// loadRetention reads the retention settings; an empty one is its default.
+func loadRetention(app core.App) (retention, error) {
+	r := retention{defaultJobRunsRetentionDays, defaultEmailRetentionDays, defaultWebhookRetentionDays}
 	records, err := app.FindRecordsByFilter("shop_settings", "", "created", 1, 0)
 	if err != nil {
-		return 0, 0, fmt.Errorf("load retention settings: %w", err)
+		return r, fmt.Errorf("load retention settings: %w", err)
 	}
 	if len(records) == 1 {
-		if d := records[0].GetInt("job_runs_retention_days"); d > 0 {
-			runDays = d
-		}
-		if d := records[0].GetInt("email_retention_days"); d > 0 {
-			emailDays = d
+		for field, days := range map[string]*int{
+			"job_runs_retention_days": &r.jobRuns, "email_retention_days": &r.emails, "webhook_retention_days": &r.webhooks,
+		} {
+			if d := records[0].GetInt(field); d > 0 {
+				*days = d
+			}
 		}
 	}
-	return runDays, emailDays, nil
+	return r, nil
 }

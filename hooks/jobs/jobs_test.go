@@ -593,9 +593,32 @@ func TestPrune(t *testing.T) {
 	backdate(t, app, "emails", oldFailed, "created", days(200))
 	backdate(t, app, "emails", oldQueued, "created", days(200))
 
+	// Delivered webhooks, kept webhook_retention_days (default 30).
+	ep := core.NewRecord(mustCollection(t, app, "webhook_endpoints"))
+	ep.Load(map[string]any{"url": "https://93.184.215.14/hook", "events": []string{"*"}, "active": true})
+	if err := app.Save(ep); err != nil {
+		t.Fatal(err)
+	}
+	deliveriesCol := mustCollection(t, app, "webhook_deliveries")
+	addDelivery := func(status string, deliveredAt time.Time) string {
+		r := core.NewRecord(deliveriesCol)
+		r.Load(map[string]any{"endpoint": ep.Id, "event": "order.paid", "event_id": fmt.Sprint("evt_", status, deliveredAt.Unix()),
+			"payload": `{}`, "status": status})
+		if !deliveredAt.IsZero() {
+			r.Set("delivered_at", deliveredAt)
+		}
+		if err := app.Save(r); err != nil {
+			t.Fatal(err)
+		}
+		return r.Id
+	}
+	oldDelivered, recentDelivered := addDelivery("sent", days(31)), addDelivery("sent", days(29))
+	oldFailedDelivery := addDelivery("failed", time.Time{})
+	backdate(t, app, "webhook_deliveries", oldFailedDelivery, "created", days(200))
+
 	run := runJob(t, app, deps, jobs.Prune)
-	if !run.OK || run.Processed != 2 ||
-		run.Message != "1 job runs older than 30 days, 1 sent emails older than 90 days" {
+	if !run.OK || run.Processed != 3 ||
+		run.Message != "1 job runs older than 30 days, 1 sent emails older than 90 days, 1 delivered webhooks older than 30 days" {
 		t.Fatalf("run = %+v", run)
 	}
 	exists := func(table, id string) bool {
@@ -609,6 +632,8 @@ func TestPrune(t *testing.T) {
 		{"job_runs", oldRun, false}, {"job_runs", recentRun, true},
 		{"emails", oldSent, false}, {"emails", recentSent, true},
 		{"emails", oldFailed, true}, {"emails", oldQueued, true},
+		{"webhook_deliveries", oldDelivered, false}, {"webhook_deliveries", recentDelivered, true},
+		{"webhook_deliveries", oldFailedDelivery, true},
 	} {
 		if got := exists(c.table, c.id); got != c.want {
 			t.Errorf("%s %s exists = %v, want %v", c.table, c.id, got, c.want)
@@ -661,4 +686,13 @@ func TestJobsCommand(t *testing.T) {
 			t.Errorf("jobs list misses %q:\n%s", want, out)
 		}
 	}
+}
+
+func mustCollection(t *testing.T, app core.App, name string) *core.Collection {
+	t.Helper()
+	c, err := app.FindCachedCollectionByNameOrId(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

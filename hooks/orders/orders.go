@@ -56,6 +56,7 @@ type Manager struct {
 	now         func() time.Time
 	writer      *groupcommit.Writer
 	eventEmails EventEmails
+	webhooks    Webhooks
 }
 
 // EventEmails renders the outbox rows (emails records, not saved) that

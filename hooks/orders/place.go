@@ -144,9 +144,15 @@ func (m *Manager) placeOp(p *placedOrder, clientID bool, req []shop.Line, s sett
 			if _, err := tx.Insert(mv, false); err != nil {
 				return err
 			}
+			if err := m.insertStockDeliveries(tx, mv, p); err != nil {
+				return err
+			}
 		}
 
 		if _, err := tx.Insert(p.event, false); err != nil {
+			return err
+		}
+		if err := m.InsertEventDeliveries(tx, p.event, r); err != nil {
 			return err
 		}
 		return InsertEmails(tx, emails)

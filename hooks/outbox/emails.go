@@ -2,10 +2,12 @@ package outbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 
 	"pocketshop/hooks/orders"
+	"pocketshop/hooks/queue"
 	"pocketshop/hooks/settings"
 	"pocketshop/internal/mail"
 	"pocketshop/internal/shop"
@@ -18,16 +20,21 @@ import (
 type Manager struct {
 	app  core.App
 	opts Options
-	// wake asks the background sender for a pass now, e.g. after an email
-	// was queued. It holds at most one request.
-	wake chan struct{}
-	stop context.CancelFunc
-	done chan struct{}
+	// sender runs SendDue in the background of `serve`: every
+	// opts.Interval, and as soon as an email is queued.
+	sender *queue.Worker
 }
 
 // New returns the outbox component of app, sending as opts say.
 func New(app core.App, opts Options) *Manager {
-	return &Manager{app: app, opts: opts.withDefaults(), wake: make(chan struct{}, 1)}
+	m := &Manager{app: app, opts: opts.withDefaults()}
+	m.sender = queue.NewWorker("emails", m.opts.Interval, func(ctx context.Context, app core.App) {
+		_, err := SendDue(ctx, app, m.opts)
+		if err != nil && !errors.Is(err, ErrMailNotConfigured) {
+			app.Logger().Error("Failed to send emails", "error", err)
+		}
+	})
+	return m
 }
 
 // Bind queues an email after each order event and low stock crossing is
@@ -39,8 +46,7 @@ func (m *Manager) Bind() {
 	m.app.OnRecordAfterCreateSuccess("emails").BindFunc(m.onEmailQueued)
 	m.app.OnRecordUpdate("emails").BindFunc(onEmailRequeue)
 	if m.opts.Interval > 0 {
-		m.app.OnServe().BindFunc(m.startSender)
-		m.app.OnTerminate().BindFunc(m.stopSender)
+		m.sender.Bind(m.app)
 	}
 }
 
@@ -223,20 +229,12 @@ func render(kind, to, dedupeKey, orderID string, data mail.Data) (Email, error) 
 // on the queued emails, a write for every email queued (bench/ saw it): the
 // next tick does it.
 func (m *Manager) onEmailQueued(e *core.RecordEvent) error {
-	if e.Record.GetString("status") == emailQueued {
+	if e.Record.GetString("status") == queue.Queued {
 		if _, ok := smtpConfig(e.App, 0); ok {
-			m.wakeSender()
+			m.sender.Wake()
 		}
 	}
 	return e.Next()
-}
-
-// wakeSender asks the background sender for a pass now.
-func (m *Manager) wakeSender() {
-	select {
-	case m.wake <- struct{}{}:
-	default: // a pass is already requested
-	}
 }
 
 // orderEmailData collects what the order emails show.
@@ -284,10 +282,6 @@ func orderEmailData(app core.App, order *core.Record, s settings.Settings) (mail
 // onEmailRequeue gives an email the owner sets back to "queued" in the
 // dashboard a fresh set of attempts, due now.
 func onEmailRequeue(e *core.RecordEvent) error {
-	if e.Record.GetString("status") == emailQueued && e.Record.Original().GetString("status") != emailQueued {
-		e.Record.Set("attempts", 0)
-		e.Record.Set("next_attempt_at", "")
-		e.Record.Set("lease_until", "")
-	}
+	queue.Requeue(e.Record)
 	return e.Next()
 }

@@ -7,18 +7,11 @@ import (
 	"strings"
 	"time"
 
+	"pocketshop/hooks/queue"
 	"pocketshop/internal/mail"
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
-	"github.com/pocketbase/pocketbase/tools/types"
-)
-
-// Email statuses, as stored in emails.status.
-const (
-	emailQueued = "queued"
-	emailSent   = "sent"
-	emailFailed = "failed"
 )
 
 // Outbox defaults; Options override them.
@@ -88,13 +81,13 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// backoff is the wait after the given number of failed attempts.
-func (o Options) backoff(attempts int) time.Duration {
-	d := o.Backoff
-	for i := 1; i < attempts && d < o.MaxBackoff; i++ {
-		d *= 2
+// queue is the emails table as a queue (hooks/queue) with these options.
+func (o Options) queue() queue.Queue {
+	return queue.Queue{
+		Table: "emails", SentField: "sent_at",
+		Backoff: o.Backoff, MaxBackoff: o.MaxBackoff, MaxAttempts: o.MaxAttempts,
+		Lease: o.Lease, Batch: o.Batch, Now: o.Now,
 	}
-	return min(d, o.MaxBackoff)
 }
 
 // SendDue sends the queued emails that are due, one at a time, and
@@ -110,7 +103,7 @@ func SendDue(ctx context.Context, app core.App, opts Options) (int, error) {
 	if !ok {
 		_, err := app.DB().Update("emails",
 			dbx.Params{"last_error": ErrMailNotConfigured.Error()},
-			dbx.And(dbx.HashExp{"status": emailQueued}, dbx.Not(dbx.HashExp{"last_error": ErrMailNotConfigured.Error()})),
+			dbx.And(dbx.HashExp{"status": queue.Queued}, dbx.Not(dbx.HashExp{"last_error": ErrMailNotConfigured.Error()})),
 		).Execute()
 		if err != nil {
 			return 0, fmt.Errorf("note missing SMTP settings on queued emails: %w", err)
@@ -121,114 +114,49 @@ func SendDue(ctx context.Context, app core.App, opts Options) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-
-	sent := 0
-	for {
-		ids, err := dueEmails(app, opts.Now(), opts.Batch)
-		if err != nil || len(ids) == 0 {
-			return sent, err
+	q := opts.queue()
+	return q.Drain(ctx, app, 1, func(ctx context.Context, id string) (bool, error) {
+		// The owner may change the mail settings while a pass is under way
+		// (typically because the server hangs): every attempt uses the
+		// settings as they are now.
+		now, ok := smtpConfig(app, opts.Timeout)
+		if !ok {
+			return false, ErrMailNotConfigured
 		}
-		for _, id := range ids {
-			if ctx.Err() != nil {
-				return sent, nil
+		if now != cfg {
+			if sender, err = mail.NewSender(now); err != nil {
+				return false, err
 			}
-			// The owner may change the mail settings while a pass is
-			// under way (typically because the server hangs): every
-			// attempt uses the settings as they are now.
-			now, ok := smtpConfig(app, opts.Timeout)
-			if !ok {
-				return sent, ErrMailNotConfigured
-			}
-			if now != cfg {
-				if sender, err = mail.NewSender(now); err != nil {
-					return sent, err
-				}
-				cfg = now
-			}
-			ok, err := sendEmail(ctx, app, sender, id, opts)
-			if err != nil {
-				return sent, err
-			}
-			if ok {
-				sent++
-			}
+			cfg = now
 		}
-	}
+		return sendEmail(ctx, app, q, sender, id)
+	})
 }
-
-// dueEmails lists queued emails whose time has come and that no sender
-// holds, oldest first.
-func dueEmails(app core.App, now time.Time, limit int) ([]string, error) {
-	var ids []string
-	err := app.DB().Select("id").From("emails").
-		Where(dbx.NewExp(dueCondition, dbx.Params{"queued": emailQueued, "now": dateString(now)})).
-		OrderBy("created ASC", "id ASC").
-		Limit(int64(limit)).
-		Column(&ids)
-	if err != nil {
-		return nil, fmt.Errorf("list due emails: %w", err)
-	}
-	return ids, nil
-}
-
-// dueCondition matches queued emails whose time has come ({:now}) and that
-// no sender holds.
-const dueCondition = "[[status]] = {:queued} AND ([[next_attempt_at]] = '' OR [[next_attempt_at]] <= {:now}) AND ([[lease_until]] = '' OR [[lease_until]] <= {:now})"
 
 // sendEmail claims, sends and records one email. It reports whether this
 // call sent it; an error is a failure of the database, not of SMTP.
-func sendEmail(ctx context.Context, app core.App, sender *mail.Sender, id string, opts Options) (bool, error) {
-	now := opts.Now().UTC()
-	lease := dateString(now.Add(opts.Lease))
-
-	// The claim: one conditional UPDATE, so that of several senders exactly
-	// one moves the email under its lease. It counts the attempt now, so
-	// that an email that crashes its sender still runs out of attempts.
-	res, err := app.DB().NewQuery("UPDATE {{emails}} SET [[lease_until]] = {:lease}, [[attempts]] = [[attempts]] + 1, [[updated]] = {:updated} WHERE [[id]] = {:id} AND " + dueCondition).
-		Bind(dbx.Params{"lease": lease, "updated": dateString(now), "id": id, "queued": emailQueued, "now": dateString(now)}).
-		Execute()
-	if err != nil {
-		return false, fmt.Errorf("claim email %s: %w", id, err)
+func sendEmail(ctx context.Context, app core.App, q queue.Queue, sender *mail.Sender, id string) (bool, error) {
+	claim, err := q.Claim(app, id)
+	if err != nil || claim == nil {
+		return false, err
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		return false, nil // another sender has it, or it is no longer due
-	}
-
 	email, err := app.FindRecordById("emails", id)
 	if err != nil {
 		return false, fmt.Errorf("load email %s: %w", id, err)
 	}
 
-	// Finish the conversation even if ctx is cancelled (shutdown), but
-	// never past the lease.
-	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opts.Lease/2)
+	sendCtx, cancel := claim.Context(ctx)
 	sendErr := sender.Send(sendCtx, email.GetString("to"), mail.Message{
 		ID:      messageID(email.Id, app.Settings().Meta.SenderAddress),
 		Subject: email.GetString("subject"), HTML: email.GetString("html"), Text: email.GetString("text"),
 	})
 	cancel()
 
-	done := opts.Now().UTC()
-	params := dbx.Params{"lease_until": "", "updated": dateString(done)}
-	switch attempts := email.GetInt("attempts"); {
-	case sendErr == nil:
-		params["status"] = emailSent
-		params["sent_at"] = dateString(done)
-		params["last_error"] = ""
-		params["next_attempt_at"] = ""
-	case mail.IsPermanent(sendErr) || attempts >= opts.MaxAttempts:
-		params["status"] = emailFailed
-		params["last_error"] = errorText(attempts, sendErr)
-		params["next_attempt_at"] = ""
-	default:
-		params["last_error"] = errorText(attempts, sendErr)
-		params["next_attempt_at"] = dateString(done.Add(opts.backoff(attempts)))
-	}
-	res, err = app.DB().Update("emails", params, dbx.HashExp{"id": id, "lease_until": lease}).Execute()
+	held, err := claim.Finish(app, queue.Result{Err: sendErr, Permanent: mail.IsPermanent(sendErr)})
 	if err != nil {
-		return false, fmt.Errorf("record result of email %s: %w", id, err)
+		return false, err
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
+	if !held {
 		app.Logger().Warn("Email lease ran out while sending; another sender may send it again", "email", id)
 	}
 	return sendErr == nil, nil
@@ -241,14 +169,6 @@ func messageID(emailID, senderAddress string) string {
 		domain = senderAddress[at+1:]
 	}
 	return "email." + emailID + "@" + domain
-}
-
-func errorText(attempt int, err error) string {
-	s := fmt.Sprintf("attempt %d: %v", attempt, err)
-	if len(s) > 5000 {
-		s = s[:5000]
-	}
-	return s
 }
 
 // smtpConfig reads PocketBase's mail settings (Dashboard > Settings > Mail
@@ -269,47 +189,4 @@ func smtpConfig(app core.App, timeout time.Duration) (mail.Config, bool) {
 		FromAddress: s.Meta.SenderAddress, FromName: s.Meta.SenderName,
 		Timeout: timeout,
 	}, true
-}
-
-// startSender runs SendDue in the background while the app serves:
-// every Interval, and as soon as an email is queued.
-func (m *Manager) startSender(se *core.ServeEvent) error {
-	if m.stop != nil {
-		return se.Next() // already running
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	m.stop, m.done = cancel, make(chan struct{})
-	go func() {
-		defer close(m.done)
-		ticker := time.NewTicker(m.opts.Interval)
-		defer ticker.Stop()
-		for {
-			_, err := SendDue(ctx, se.App, m.opts)
-			if err != nil && !errors.Is(err, ErrMailNotConfigured) {
-				se.App.Logger().Error("Failed to send emails", "error", err)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-ticker.C:
-			case <-m.wake:
-			}
-		}
-	}()
-	return se.Next()
-}
-
-// stopSender stops the background sender and waits for the email in flight.
-func (m *Manager) stopSender(e *core.TerminateEvent) error {
-	if m.stop != nil {
-		m.stop()
-		<-m.done
-		m.stop = nil
-	}
-	return e.Next()
-}
-
-func dateString(t time.Time) string {
-	d, _ := types.ParseDateTime(t.UTC())
-	return d.String()
 }

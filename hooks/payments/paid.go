@@ -61,7 +61,7 @@ func (m *Manager) payPending(ctx context.Context, ev pay.Event) (result string, 
 		return "", false, err
 	}
 	var duplicate bool
-	err = m.writer.Do(ctx, markPaidOp(paid, ev, orderEv, emails, &duplicate))
+	err = m.writer.Do(ctx, m.markPaidOp(paid, ev, orderEv, emails, &duplicate))
 	switch {
 	case errors.Is(err, errOrderChanged):
 		return "", false, err
@@ -81,7 +81,7 @@ func (m *Manager) payPending(ctx context.Context, ev pay.Event) (result string, 
 // (errOrderChanged: the caller decides again). The emails show the order as
 // the webhook read it: an owner's edit of its address in the milliseconds
 // between is not in them (the dashboard shows it).
-func markPaidOp(paid *core.Record, ev pay.Event, orderEv *core.Record, emails []*core.Record, duplicate *bool) groupcommit.Op {
+func (m *Manager) markPaidOp(paid *core.Record, ev pay.Event, orderEv *core.Record, emails []*core.Record, duplicate *bool) groupcommit.Op {
 	return func(tx *groupcommit.Tx) error {
 		app := tx.App
 		*duplicate = false
@@ -120,6 +120,9 @@ func markPaidOp(paid *core.Record, ev pay.Event, orderEv *core.Record, emails []
 			return groupcommit.Refuse(errOrderChanged)
 		}
 		if _, err := tx.Insert(orderEv, false); err != nil {
+			return err
+		}
+		if err := m.orders.InsertEventDeliveries(tx, orderEv, order); err != nil {
 			return err
 		}
 		if err := orders.InsertEmails(tx, emails); err != nil {

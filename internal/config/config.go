@@ -33,6 +33,9 @@ type Config struct {
 	SQLiteSync string
 	// PprofAddr, when set, is the loopback address Go's profiler serves on.
 	PprofAddr string
+	// WebhookAllowPrivate lets outgoing webhook endpoints use http and
+	// addresses of the shop's own network (loopback, private, link-local).
+	WebhookAllowPrivate bool
 }
 
 // Var describes one environment variable pocketshop reads.
@@ -49,6 +52,7 @@ var Vars = []Var{
 	{"PUBLIC_URL", "optional http(s) address customers use, e.g. https://shop.example.com; set as the dashboard's Application URL at each start (links in emails, Stripe return pages)."},
 	{"POCKETSHOP_SQLITE_SYNC", "full (default: an acknowledged order or payment survives a power cut) or normal (faster; survives a crash of the process only). README, Performance."},
 	{"POCKETSHOP_PPROF_ADDR", "optional loopback address, e.g. 127.0.0.1:6060, to serve Go's profiler (net/http/pprof) on, apart from the shop. Unset: off."},
+	{"POCKETSHOP_WEBHOOK_ALLOW_PRIVATE", "1 lets outgoing webhook endpoints use http:// and loopback, private or link-local addresses (a CRM beside the shop, tests). Unset or 0: https to public addresses only."},
 }
 
 // stripeKeyPrefixes are the prefixes of the keys Stripe issues for the API.
@@ -96,6 +100,13 @@ func Load(getenv func(string) string) (Config, error) {
 	case "FULL", "NORMAL":
 	default:
 		return Config{}, fmt.Errorf("POCKETSHOP_SQLITE_SYNC must be full or normal (got %q)", getenv("POCKETSHOP_SQLITE_SYNC"))
+	}
+	switch v := strings.TrimSpace(getenv("POCKETSHOP_WEBHOOK_ALLOW_PRIVATE")); v {
+	case "", "0":
+	case "1":
+		c.WebhookAllowPrivate = true
+	default:
+		return Config{}, fmt.Errorf("POCKETSHOP_WEBHOOK_ALLOW_PRIVATE must be 1 or 0 (got %q)", v)
 	}
 	if c.PprofAddr != "" {
 		host, _, err := net.SplitHostPort(c.PprofAddr)

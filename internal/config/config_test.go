@@ -38,6 +38,8 @@ func TestLoadAcceptsValidConfig(t *testing.T) {
 		{"sqlite sync full", map[string]string{"POCKETSHOP_SQLITE_SYNC": "full"}, config.Config{SQLiteSync: "FULL"}},
 		{"profiler on loopback", map[string]string{"POCKETSHOP_PPROF_ADDR": "127.0.0.1:6060"}, config.Config{SQLiteSync: "FULL", PprofAddr: "127.0.0.1:6060"}},
 		{"profiler on localhost", map[string]string{"POCKETSHOP_PPROF_ADDR": "localhost:6060"}, config.Config{SQLiteSync: "FULL", PprofAddr: "localhost:6060"}},
+		{"webhooks to private addresses", map[string]string{"POCKETSHOP_WEBHOOK_ALLOW_PRIVATE": "1"}, config.Config{SQLiteSync: "FULL", WebhookAllowPrivate: true}},
+		{"webhooks to public addresses", map[string]string{"POCKETSHOP_WEBHOOK_ALLOW_PRIVATE": "0"}, config.Config{SQLiteSync: "FULL"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,6 +78,8 @@ func TestLoadRefusesBadValues(t *testing.T) {
 		{"profiler on every interface", "POCKETSHOP_PPROF_ADDR", ":6060"},
 		{"profiler on a public address", "POCKETSHOP_PPROF_ADDR", "0.0.0.0:6060"},
 		{"profiler without port", "POCKETSHOP_PPROF_ADDR", "127.0.0.1"},
+		{"webhook private as word", "POCKETSHOP_WEBHOOK_ALLOW_PRIVATE", "yes"},
+		{"webhook private as 2", "POCKETSHOP_WEBHOOK_ALLOW_PRIVATE", "2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
