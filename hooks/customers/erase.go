@@ -128,7 +128,7 @@ func (m *Manager) erase(txApp core.App, s Subject, by string) (Erasure, scrubber
 		dbx.In("order", ids...), scrub.text); err != nil {
 		return res, scrub, err
 	}
-	if res.DeliveriesScrubbed, err = eraseDeliveries(txApp, s, orders, scrub); err != nil {
+	if res.DeliveriesScrubbed, err = eraseDeliveries(txApp, scrub); err != nil {
 		return res, scrub, err
 	}
 	if res.OtherRowsScrubbed, err = scrubEverywhere(txApp, s, scrub); err != nil {
@@ -168,12 +168,14 @@ func (m *Manager) erase(txApp core.App, s Subject, by string) (Erasure, scrubber
 // as the outbox's record of what was sent; an address of the customer's
 // in `to` becomes the order's placeholder.
 func eraseEmails(txApp core.App, s Subject, orders []*core.Record, scrub scrubber) (dropped, scrubbed int, err error) {
+	// Rows about their orders, and rows to an address proven theirs: an
+	// unverified account's address may be a stranger's, whose mail stays.
 	var cond []dbx.Expression
 	if len(orders) > 0 {
 		cond = append(cond, dbx.In("order", orderIDs(orders)...))
 	}
-	if all := addresses(s, orders); len(all) > 0 {
-		cond = append(cond, inLower("to", all))
+	if len(s.emails) > 0 {
+		cond = append(cond, inLower("to", s.emails))
 	}
 	if len(cond) == 0 {
 		return 0, 0, nil
@@ -217,16 +219,18 @@ func eraseEmails(txApp core.App, s Subject, orders []*core.Record, scrub scrubbe
 }
 
 // eraseDeliveries scrubs the customer from the payloads of outgoing
-// webhook deliveries, queued or already sent. Queued ones are kept: the
-// owner's accounting or CRM still needs the order's event, without the
-// person. Nothing to do in a shop without webhooks.
-func eraseDeliveries(txApp core.App, s Subject, orders []*core.Record, scrub scrubber) (int, error) {
+// webhook deliveries about their orders or their account, queued or
+// already sent. Queued ones are kept: the owner's accounting or CRM still
+// needs the order's event, without the person. (A payload about someone
+// else that quotes their address is scrubEverywhere's.) Nothing to do in
+// a shop without webhooks.
+func eraseDeliveries(txApp core.App, scrub scrubber) (int, error) {
 	if _, err := txApp.FindCachedCollectionByNameOrId("webhook_deliveries"); err != nil {
 		return 0, nil
 	}
 	var cond []dbx.Expression
-	for i, needle := range append(scrub.ids(), scrub.addresses...) {
-		cond = append(cond, like("payload", needle, i))
+	for i, id := range scrub.ids() {
+		cond = append(cond, like("payload", id, i))
 	}
 	if len(cond) == 0 {
 		return 0, nil

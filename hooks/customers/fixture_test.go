@@ -13,6 +13,7 @@ import (
 
 	"pocketshop/hooks"
 	"pocketshop/hooks/outbox"
+	"pocketshop/hooks/webhooks"
 	"pocketshop/internal/shoptest"
 
 	"github.com/pocketbase/dbx"
@@ -51,6 +52,7 @@ type fixture struct {
 
 	zelda      *core.Record
 	zeldaToken string
+	webhooks   webhooks.Options
 }
 
 // newFixture is a shop with an owner address (so paid orders notify the
@@ -58,8 +60,9 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{clock: shoptest.NewClock(time.Date(2026, 11, 10, 9, 0, 0, 0, time.UTC))}
-	// No background sender: the test sends the outbox when it wants to.
-	f.app = shoptest.NewApp(t, hooks.Deps{Now: f.clock.Now, Outbox: outbox.Options{Interval: -1}})
+	// No background senders: the test sends the outboxes when it wants to.
+	f.webhooks = webhooks.Options{AllowPrivate: true, Interval: -1, Now: f.clock.Now, Timeout: 2 * time.Second}
+	f.app = shoptest.NewApp(t, hooks.Deps{Now: f.clock.Now, Outbox: outbox.Options{Interval: -1}, Webhooks: f.webhooks})
 	f.srv = shoptest.Serve(t, f.app)
 	f.su = shoptest.SuperuserToken(t, f.app)
 	f.mug = shoptest.CreateProduct(t, f.app, "mug", 1500, 50).Id
@@ -249,4 +252,26 @@ func waitLogged(t *testing.T, app core.App, needle string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("no request log quotes %q", needle)
+}
+
+// addEndpoint adds an endpoint for every event in the dashboard, as the
+// owner does, at url.
+func (f *fixture) addEndpoint(t *testing.T, url string) string {
+	t.Helper()
+	res := shoptest.Do(t, f.srv, http.MethodPost, "/api/collections/webhook_endpoints/records", f.su,
+		map[string]any{"url": url, "events": []string{"*"}, "active": true, "description": "the owner's CRM"})
+	if res.Status != http.StatusOK {
+		t.Fatalf("add endpoint: %d %s", res.Status, res.Raw)
+	}
+	return res.Body["id"].(string)
+}
+
+// sendWebhooks posts the due webhook deliveries.
+func (f *fixture) sendWebhooks(t *testing.T) int {
+	t.Helper()
+	n, err := webhooks.SendDue(context.Background(), f.app, f.webhooks)
+	if err != nil {
+		t.Fatalf("send webhooks: %v", err)
+	}
+	return n
 }

@@ -8,6 +8,8 @@ import (
 
 	"pocketshop/hooks/customers"
 	"pocketshop/internal/shoptest"
+
+	"github.com/pocketbase/dbx"
 )
 
 // TestExportIsTheSignedInCustomersData: the export is a JSON download of
@@ -130,6 +132,19 @@ func TestUnverifiedAccountReachesOnlyItsOwnOrders(t *testing.T) {
 	if res.Status != http.StatusOK || strings.Contains(string(res.Raw), victims) || !strings.Contains(string(res.Raw), own) {
 		t.Fatalf("unverified export: %d %s", res.Status, res.Raw)
 	}
+	theirMail := func() string {
+		rows := []dbx.NullStringMap{}
+		if err := f.app.DB().NewQuery(`SELECT "to", status, text FROM emails WHERE "order" = {:o} ORDER BY rowid`).
+			Bind(dbx.Params{"o": victims}).All(&rows); err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := json.Marshal(rows)
+		return string(raw)
+	}
+	mailBefore := theirMail()
+	if !strings.Contains(mailBefore, "ann@example.com") {
+		t.Fatalf("the real Ann's order has no emails to her: %s", mailBefore)
+	}
 	res = shoptest.Do(t, f.srv, http.MethodPost, "/api/shop/account/erase", token, map[string]any{"password": zeldaPass})
 	if res.Status != http.StatusOK || res.Body["orders_kept"] != float64(1) {
 		t.Fatalf("unverified erase: %d %s", res.Status, res.Raw)
@@ -138,6 +153,9 @@ func TestUnverifiedAccountReachesOnlyItsOwnOrders(t *testing.T) {
 	if v.GetString("email") != "ann@example.com" || v.GetString("note") != "the real Ann's note" ||
 		!strings.Contains(v.GetString("shipping_address"), zeldaName) || v.GetString("token") == "" {
 		t.Errorf("the real Ann's guest order was touched: %v", v.PublicExport())
+	}
+	if got := theirMail(); got != mailBefore {
+		t.Errorf("the real Ann's emails were touched:\n got %s\nwant %s", got, mailBefore)
 	}
 	o, _ := f.app.FindRecordById("orders", own)
 	if o.GetString("email") != customers.Placeholder(own) {
