@@ -9,6 +9,8 @@ import (
 	"pocketshop/hooks"
 	"pocketshop/hooks/customers"
 	"pocketshop/internal/shoptest"
+
+	"github.com/pocketbase/pocketbase/core"
 )
 
 // runCommand runs `customers ARGS...` on the fixture's app with stdin in
@@ -71,6 +73,19 @@ func TestCustomersCommand(t *testing.T) {
 		}
 	}
 
+	// A collection a later migration (or the owner) adds with an address
+	// field: the pass over every collection covers it.
+	signups := core.NewBaseCollection("newsletter_signups")
+	signups.Fields.Add(&core.EmailField{Name: "address"}, &core.TextField{Name: "source"})
+	if err := f.app.Save(signups); err != nil {
+		t.Fatal(err)
+	}
+	signup := core.NewRecord(signups)
+	signup.Load(map[string]any{"address": "gus.guest@example.com", "source": "checkout"})
+	if err := f.app.Save(signup); err != nil {
+		t.Fatal(err)
+	}
+
 	f.move(t, guest, "fulfilled")
 	out, err = runCommand(t, f, "", "erase", "GUS.GUEST@example.com", "--yes")
 	if err != nil || !strings.Contains(out, "no account, 1 orders kept without personal data") {
@@ -78,6 +93,9 @@ func TestCustomersCommand(t *testing.T) {
 	}
 	if found := findTraces(t, f.app.DB(), []string{"gus.guest@example.com", "by the back door"}); len(found) > 0 {
 		t.Errorf("the guest is still in data.db:\n%s", strings.Join(found, "\n"))
+	}
+	if s, _ := f.app.FindRecordById("newsletter_signups", signup.Id); s.GetString("address") != customers.Placeholder(signup.Id) {
+		t.Errorf("newsletter signup after erasure: %v", s.PublicExport())
 	}
 	rows, _ := f.app.FindAllRecords("erasures")
 	if len(rows) != 1 || rows[0].GetString("requested_by") != customers.ByOwner || rows[0].GetBool("account_deleted") {

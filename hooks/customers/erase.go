@@ -307,9 +307,9 @@ var freeTextFields = map[string]bool{
 var keptCollections = map[string]bool{"users": true, "shop_settings": true, "erasures": true}
 
 // scrubEverywhere replaces the subject's proven addresses in every free
-// text field of every other collection (a note the owner typed on another
-// order, a payment error quoting the address, a field a later migration
-// adds). Only proven addresses: an unverified account's address may be a
+// text and email field of every other collection (a note the owner typed
+// on another order, a payment error quoting the address, a field a later
+// migration adds). Only proven addresses: an unverified account's address may be a
 // stranger's, whose data it must not touch. Names and street lines are
 // left alone outside the customer's own rows: a neighbour or a namesake
 // shares them.
@@ -328,6 +328,18 @@ func scrubEverywhere(txApp core.App, s Subject, scrub scrubber) (int, error) {
 			continue
 		}
 		for _, f := range c.Fields {
+			if f.Type() == core.FieldTypeEmail {
+				// An address field (a later collection's) holding theirs
+				// gets a placeholder, as an order's email does.
+				ids, err := placeholderEmails(txApp, c.Name, f.GetName(), s.emails)
+				if err != nil {
+					return len(changed), err
+				}
+				for _, id := range ids {
+					changed[c.Name+"/"+id] = true
+				}
+				continue
+			}
 			if !freeTextFields[f.Type()] {
 				continue
 			}
@@ -345,6 +357,22 @@ func scrubEverywhere(txApp core.App, s Subject, scrub scrubber) (int, error) {
 		}
 	}
 	return len(changed), nil
+}
+
+// placeholderEmails sets column (an email field) of table to the row's
+// placeholder where it holds one of addresses, and returns the rows' ids.
+func placeholderEmails(txApp core.App, table, column string, addresses []string) ([]string, error) {
+	var ids []string
+	err := txApp.DB().Select("id").From(table).Where(inLower(column, addresses)).Column(&ids)
+	if err != nil {
+		return nil, fmt.Errorf("read %s.%s: %w", table, column, err)
+	}
+	for _, id := range ids {
+		if _, err := txApp.DB().Update(table, dbx.Params{column: Placeholder(id)}, dbx.HashExp{"id": id}).Execute(); err != nil {
+			return nil, fmt.Errorf("erase %s.%s of %s: %w", table, column, id, err)
+		}
+	}
+	return ids, nil
 }
 
 // like is `column LIKE %needle%` (ASCII case-insensitive), with needle's
