@@ -42,7 +42,7 @@ func (m *Manager) NewCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			export, err := BuildExport(m.app, subj, m.now())
+			export, err := buildExport(m.app, subj, m.now())
 			if err != nil {
 				return err
 			}
@@ -81,7 +81,7 @@ their subject. An order still pending or paid stops the erasure.`,
 				return err
 			}
 		}
-		res, err := m.Erase(m.app, subj, ByOwner)
+		res, err := m.eraseSubject(m.app, subj, ByOwner)
 		if err != nil {
 			return err
 		}

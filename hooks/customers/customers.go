@@ -17,6 +17,7 @@ package customers
 
 import (
 	"fmt"
+	"net/http"
 	"net/mail"
 	"strings"
 	"time"
@@ -64,15 +65,16 @@ func (m *Manager) onUserDeleteRequest(e *core.RecordRequestEvent) error {
 		return httperr.Response(shop.FieldErr(shop.EINVALID, "password", "password_required",
 			"Delete your account with POST /api/shop/account/erase and your password."))
 	}
-	subj, err := ownerSubject(e.App, e.Record.Email())
-	if err != nil {
+	// The owner's decision makes the account's address theirs, as the
+	// owner's command does.
+	subj := Subject{user: e.Record}
+	if email := e.Record.Email(); email != "" {
+		subj.emails = []string{strings.ToLower(email)}
+	}
+	if _, err := m.eraseSubject(e.App, subj, ByOwner); err != nil {
 		return httperr.Response(err)
 	}
-	subj.user = e.Record
-	if _, err := m.Erase(e.App, subj, ByOwner); err != nil {
-		return httperr.Response(err)
-	}
-	return e.NoContent(204)
+	return e.NoContent(http.StatusNoContent)
 }
 
 // Subject is whose data an export or an erasure covers: an account (nil

@@ -29,15 +29,15 @@ func Placeholder(orderID string) string {
 	return "erased-" + orderID + "@erased.invalid"
 }
 
-// Erasure is what an erasure changed; its counts are also the erasures row.
-type Erasure struct {
-	AccountDeleted     bool `json:"account_deleted"`
-	Orders             int  `json:"orders"`
-	EmailsDropped      int  `json:"emails_dropped"`
-	EmailsScrubbed     int  `json:"emails_scrubbed"`
-	EventsScrubbed     int  `json:"events_scrubbed"`
-	DeliveriesScrubbed int  `json:"deliveries_scrubbed"`
-	OtherRowsScrubbed  int  `json:"other_rows_scrubbed"`
+// erasure is what an erasure changed; its counts are also the erasures row.
+type erasure struct {
+	AccountDeleted     bool
+	Orders             int
+	EmailsDropped      int
+	EmailsScrubbed     int
+	EventsScrubbed     int
+	DeliveriesScrubbed int
+	OtherRowsScrubbed  int
 }
 
 // openStatuses block an erasure: the shop still owes the customer the
@@ -45,21 +45,21 @@ type Erasure struct {
 // address and email for it.
 var openStatuses = map[string]bool{shop.StatusPending: true, shop.StatusPaid: true}
 
-// Erase erases the subject's personal data in one transaction of app and
+// eraseSubject erases the subject's personal data in one transaction of app and
 // records it in erasures (requested by by: ByCustomer or ByOwner). An order
 // still pending or paid refuses the whole erasure (EINVALID) and nothing
 // changes. Request logs naming the account are deleted after the commit
 // (they are in the auxiliary database, outside the transaction).
-func (m *Manager) Erase(app core.App, s Subject, by string) (Erasure, error) {
-	var res Erasure
+func (m *Manager) eraseSubject(app core.App, s Subject, by string) (erasure, error) {
+	var res erasure
 	var scrub scrubber
 	err := app.RunInTransaction(func(txApp core.App) error {
 		var err error
-		res, scrub, err = m.erase(txApp, s, by)
+		res, scrub, err = m.eraseInTx(txApp, s, by)
 		return err
 	})
 	if err != nil {
-		return Erasure{}, err
+		return erasure{}, err
 	}
 	if err := deleteLogs(app, s, scrub); err != nil {
 		app.Logger().Warn("Erasure: request logs naming the customer were not deleted; they expire with the log retention.", "error", err)
@@ -67,8 +67,9 @@ func (m *Manager) Erase(app core.App, s Subject, by string) (Erasure, error) {
 	return res, nil
 }
 
-func (m *Manager) erase(txApp core.App, s Subject, by string) (Erasure, scrubber, error) {
-	var res Erasure
+// eraseInTx is eraseSubject's work, in its transaction txApp.
+func (m *Manager) eraseInTx(txApp core.App, s Subject, by string) (erasure, scrubber, error) {
+	var res erasure
 	if s.user != nil {
 		// Read the account again in the transaction: it may be gone.
 		user, err := txApp.FindRecordById("users", s.user.Id)
@@ -105,7 +106,10 @@ func (m *Manager) erase(txApp core.App, s Subject, by string) (Erasure, scrubber
 
 	scrub := newScrubber(s, orders)
 	ids := orderIDs(orders)
-	now := types.NowDateTime().String()
+	now, err := types.ParseDateTime(m.now().UTC())
+	if err != nil {
+		return res, scrub, err
+	}
 
 	// Orders: the books stay, the person goes. Plain SQL: no hook of an
 	// order update (state machine, webhooks, emails) has anything to do
@@ -114,7 +118,7 @@ func (m *Manager) erase(txApp core.App, s Subject, by string) (Erasure, scrubber
 	for _, o := range orders {
 		_, err := txApp.DB().NewQuery(`UPDATE orders SET email = {:email}, shipping_address = 'null',
 			note = '', token = '', customer = '', updated = {:now} WHERE id = {:id}`).
-			Bind(dbx.Params{"email": Placeholder(o.Id), "now": now, "id": o.Id}).Execute()
+			Bind(dbx.Params{"email": Placeholder(o.Id), "now": now.String(), "id": o.Id}).Execute()
 		if err != nil {
 			return res, scrub, fmt.Errorf("erase order %s: %w", o.Id, err)
 		}

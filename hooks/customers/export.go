@@ -31,9 +31,9 @@ type Export struct {
 // around must not open the order to whoever reads it.
 var orderSecrets = []string{"token"}
 
-// BuildExport collects the subject's data. The route and the command share
+// buildExport collects the subject's data. The route and the command share
 // it, so the customer and the owner see the same document.
-func BuildExport(app core.App, s Subject, now time.Time) (*Export, error) {
+func buildExport(app core.App, s Subject, now time.Time) (*Export, error) {
 	orders, err := findOrders(app, s)
 	if err != nil {
 		return nil, err

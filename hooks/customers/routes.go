@@ -34,7 +34,7 @@ func (m *Manager) exportAccount(e *core.RequestEvent) error {
 		return httperr.Response(err)
 	}
 	now := m.now()
-	export, err := BuildExport(e.App, subj, now)
+	export, err := buildExport(e.App, subj, now)
 	if err != nil {
 		return httperr.Response(err)
 	}
@@ -77,7 +77,7 @@ func (m *Manager) eraseAccount(e *core.RequestEvent) error {
 		// "unauthorized" of their own (only this route checks a password).
 		return e.UnauthorizedError("The password is not right.", nil)
 	}
-	res, err := m.Erase(e.App, subj, ByCustomer)
+	res, err := m.eraseSubject(e.App, subj, ByCustomer)
 	if err != nil {
 		return httperr.Response(err)
 	}

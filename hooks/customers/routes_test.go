@@ -213,3 +213,28 @@ func TestConcurrentErasuresEraseOnce(t *testing.T) {
 	}
 	shoptest.CheckLedger(t, f.app)
 }
+
+// TestEraseIsRateLimited: guessing the password is limited per IP like a
+// sign-in (10 a minute on a new shop), then even the right one waits.
+func TestEraseIsRateLimited(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	shoptest.EnableRateLimits(t, f.app)
+	for i := range 10 {
+		res := shoptest.Do(t, f.srv, http.MethodPost, "/api/shop/account/erase", f.zeldaToken, map[string]any{"password": "guess-" + string(rune('a'+i))})
+		if res.Status != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d %s", i, res.Status, res.Raw)
+		}
+	}
+	res := shoptest.Do(t, f.srv, http.MethodPost, "/api/shop/account/erase", f.zeldaToken, map[string]any{"password": zeldaPass})
+	if res.Status != http.StatusTooManyRequests {
+		t.Fatalf("11th attempt: %d %s", res.Status, res.Raw)
+	}
+	if _, err := f.app.FindRecordById("users", f.zelda.Id); err != nil {
+		t.Fatal("the account was deleted past the limit")
+	}
+	// The export is not a guess: it is not limited by this rule.
+	if res := shoptest.Do(t, f.srv, http.MethodGet, "/api/shop/account/export", f.zeldaToken, nil); res.Status != http.StatusOK {
+		t.Fatalf("export: %d %s", res.Status, res.Raw)
+	}
+}
