@@ -2,6 +2,7 @@ package customers
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -30,6 +31,10 @@ type Export struct {
 // a key to the order, not data about the person, and a file that is passed
 // around must not open the order to whoever reads it.
 var orderSecrets = []string{"token"}
+
+// tokenInLink finds the guest token in an email's order link, which the
+// export leaves out for the same reason.
+var tokenInLink = regexp.MustCompile(`([?&]token=)[^&\s"'<>]+`)
 
 // buildExport collects the subject's data. The route and the command share
 // it, so the customer and the owner see the same document.
@@ -74,7 +79,8 @@ func buildExport(app core.App, s Subject, now time.Time) (*Export, error) {
 		out.Emails = append(out.Emails, map[string]any{
 			"id": e.Id, "to": e.GetString("to"), "subject": e.GetString("subject"),
 			"kind": e.GetString("kind"), "order": e.GetString("order"), "status": e.GetString("status"),
-			"created": e.GetString("created"), "sent_at": e.GetString("sent_at"), "text": e.GetString("text"),
+			"created": e.GetString("created"), "sent_at": e.GetString("sent_at"),
+			"text": tokenInLink.ReplaceAllString(e.GetString("text"), "${1}[removed]"),
 		})
 	}
 	return out, nil

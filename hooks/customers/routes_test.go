@@ -56,8 +56,14 @@ func TestExportIsTheSignedInCustomersData(t *testing.T) {
 		t.Errorf("exported emails: %v", got.Emails)
 	}
 	for _, e := range got.Emails {
-		if !strings.EqualFold(e["to"].(string), zeldaEmail) || e["text"] == "" {
+		if !strings.EqualFold(e["to"].(string), zeldaEmail) || !strings.Contains(e["text"].(string), "token=[removed]") {
 			t.Errorf("exported email: %v", e)
+		}
+	}
+	for _, id := range []string{mine, guest} {
+		o, _ := f.app.FindRecordById("orders", id)
+		if strings.Contains(string(res.Raw), o.GetString("token")) {
+			t.Errorf("the export holds the guest token of order %s", id)
 		}
 	}
 	if strings.Contains(string(res.Raw), bobs) || strings.Contains(string(res.Raw), "bob@example.com") {
