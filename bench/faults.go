@@ -46,6 +46,7 @@ func runFaults(ctx context.Context, cfg faultConfig, shop target, repo, workDir 
 		{"SMTP server stopped and started during load", faultSMTP},
 		{fmt.Sprintf("owner's stock+/stock- modifiers race %d orders", cfg.Racers), faultStockModifiers},
 		{"jobs run expire-reservations in a second process under checkout load", faultJobsBeside},
+		{"webhook receiver down, kill -9 with deliveries queued, restart, receiver back", faultWebhookOutage},
 	}
 	var out []faultResult
 	for i, f := range faults {

@@ -59,13 +59,15 @@ function sleep(ms) {
 /**
  * Starts `pocketshop serve` on a new data dir with a superuser, on a free
  * port of 127.0.0.1. Stripe is not configured (its variables are removed
- * from the environment). Call stop() when done.
+ * from the environment); extraEnv adds variables (e.g.
+ * POCKETSHOP_WEBHOOK_ALLOW_PRIVATE). Call stop() when done.
  */
-export async function startShop() {
+export async function startShop(extraEnv = {}) {
   const bin = await binary();
   const dir = await mkdtemp(join(tmpdir(), 'pocketshop-data-'));
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('STRIPE_')) delete env[k];
+  Object.assign(env, extraEnv);
 
   // --dev=false: PocketBase guesses "go run" (and logs every SQL statement)
   // for binaries under the temp dir.

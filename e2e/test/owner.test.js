@@ -26,6 +26,15 @@ before(async () => {
   const { stdout } = await run(await binary(), ['seed', '--sales', '7', '--dir', shop.dir, '--dev=false']);
   assert.match(stdout, /Seeded \d+ demo orders paid over the last 7 days/);
   owner = await ownerClient(shop.url);
+  // A webhook delivery that failed for good: the page lists it beside the
+  // failed emails.
+  const endpoint = await owner.collection('webhook_endpoints').create({
+    url: 'https://93.184.215.14/hooks', events: ['order.paid'], active: false,
+  });
+  await owner.collection('webhook_deliveries').create({
+    endpoint: endpoint.id, event: 'order.paid', event_id: 'evt_owner_page', payload: {}, status: 'failed',
+    attempts: 23, response_status: 500, last_error: 'attempt 23: the receiver answered 500',
+  });
   browser = await launch(OUTPUT);
 });
 
@@ -126,8 +135,11 @@ test('the owner signs in and sees the seeded week as the API reports it', async 
   assert.match(csv[0], /^order_number,order_id,status,paid_at,paid_date,/);
   const firstLines = csv.slice(1).filter((row) => row.split(',')[7] === '1');
   assert.equal(firstLines.length, report.totals.orders, 'one first line per counted order');
-  // No webhook_deliveries collection yet: its section stays hidden.
-  assert.equal(await page.locator('[data-section="webhooks"]').isVisible(), false);
+  // The failed webhook delivery, linked to its record.
+  const hooks = page.locator('[data-section="webhooks"] li');
+  assert.equal(await hooks.count(), 1);
+  assert.match(await hooks.first().textContent(), /^order\.paid HTTP 500 attempt 23: the receiver answered 500$/);
+  assert.match(await hooks.first().locator('a').getAttribute('href'), /collection=webhook_deliveries&record=\w{15}$/);
   assert.deepEqual(problems, []);
   await screenshot(page, 'owner-desktop', OUTPUT);
 

@@ -74,12 +74,18 @@ func (m *Manager) deliveries(app core.App, event, eventID string, data func() (a
 // event is not a status move or no endpoint wants it. The group-commit
 // writer writes them with the event (orders.Webhooks).
 func (m *Manager) OrderEventDeliveries(app core.App, ev, order *core.Record) ([]*core.Record, error) {
+	return m.orderEventDeliveries(app, ev, func() (any, error) { return order, nil })
+}
+
+// orderEventDeliveries is OrderEventDeliveries with the order loaded by
+// order only when an endpoint wants the event.
+func (m *Manager) orderEventDeliveries(app core.App, ev *core.Record, order func() (any, error)) ([]*core.Record, error) {
 	from, to := ev.GetString("from_status"), ev.GetString("to_status")
 	event, ok := orderEvents[to]
 	if !ok || from == to || (event == OrderPlaced && from != "") {
 		return nil, nil
 	}
-	return m.deliveries(app, event, eventID(ev.Id), func() (any, error) { return order, nil })
+	return m.deliveries(app, event, eventID(ev.Id), order)
 }
 
 // StockDeliveries returns the deliveries (not saved) of stock movement mv
@@ -139,15 +145,13 @@ func (m *Manager) onOrderEvent(e *core.RecordEvent) error {
 	if err := e.Next(); err != nil {
 		return err
 	}
-	to := e.Record.GetString("to_status")
-	if _, ok := orderEvents[to]; !ok || to == e.Record.GetString("from_status") {
-		return nil
-	}
-	order, err := e.App.FindRecordById("orders", e.Record.GetString("order"))
-	if err != nil {
-		return fmt.Errorf("find order of event %s: %w", e.Record.Id, err)
-	}
-	rows, err := m.OrderEventDeliveries(e.App, e.Record, order)
+	rows, err := m.orderEventDeliveries(e.App, e.Record, func() (any, error) {
+		order, err := e.App.FindRecordById("orders", e.Record.GetString("order"))
+		if err != nil {
+			return nil, fmt.Errorf("find order of event %s: %w", e.Record.Id, err)
+		}
+		return order, nil
+	})
 	if err != nil {
 		return err
 	}

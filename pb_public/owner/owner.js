@@ -241,17 +241,10 @@ async function loadLists() {
   await Promise.all([loadWebhooks(), loadJobs()]);
 }
 
-/**
- * Failed webhook deliveries, once the shop has outgoing webhooks (the
- * webhook_deliveries collection); until then the section stays hidden.
- */
+/** Failed webhook deliveries (retried for three days, then failed). */
 async function loadWebhooks() {
-  const section = $('[data-section="webhooks"]');
-  const found = await pb.collections.getList(1, 1, { skipTotal: true, filter: 'name = "webhook_deliveries"', fields: 'id' });
-  section.hidden = found.items.length === 0;
-  if (section.hidden) return;
   const deliveries = await pb.collection('webhook_deliveries').getList(1, LIST_LIMIT, {
-    skipTotal: true, filter: 'status = "failed"', sort: '-updated',
+    skipTotal: true, filter: 'status = "failed"', sort: '-updated', fields: 'id,event,response_status,last_error,updated',
   });
   renderList('webhooks', deliveries.items, (d) => [
     el('a', { href: recordLink('webhook_deliveries', d.id), target: '_blank', rel: 'noopener' }, d.event || 'delivery'),
