@@ -105,6 +105,11 @@ test('browser: "Download my data" saves the JSON file and "Delete my account" as
 
   const { page, problems, context } = await openPage(browser, PHONE);
   await page.goto(`${shop.url}/account.html`);
+  // The order is remembered on this device, as checkout does.
+  await page.evaluate((o) => localStorage.setItem('pocketshop.orders', JSON.stringify([o])),
+    { id: order.id, token: order.token, number: order.number });
+  await page.reload();
+  await page.locator('[data-device-orders]:not([hidden])').waitFor();
   await page.locator('[data-signin-form]').waitFor();
   await page.locator('#signin-email').fill('zoe@example.com');
   await page.locator('#signin-password').fill(PASSWORD);
@@ -145,6 +150,7 @@ test('browser: "Download my data" saves the JSON file and "Delete my account" as
   await page.locator('[data-signed-out]').waitFor();
   assert.match(await page.locator('[data-notice]').textContent(), /Your account was deleted\. Your order stays in the shop's books without your personal data\./);
   assert.equal(await page.evaluate(() => localStorage.getItem('pocketbase_auth')), null, 'signed out');
+  assert.ok(await page.locator('[data-device-orders]').isHidden(), 'the erased order is forgotten on this device');
   await screenshot(page, 'account-deleted', OUTPUT);
 
   const kept = await owner.collection('orders').getOne(order.id);

@@ -3,7 +3,7 @@
 // The SDK keeps the session in localStorage (pb.authStore) and sends it with
 // every request, so orders placed while signed in belong to the customer.
 import { pb, startPage, renderHeader, money, el, errorMessage, notice, signedInCustomer, ClientResponseError } from './shop.js';
-import { recentOrders } from './cart.js';
+import { recentOrders, forgetOrders } from './cart.js';
 
 const status = document.querySelector('[data-notice]');
 const signedOut = document.querySelector('[data-signed-out]');
@@ -33,6 +33,10 @@ function clearFieldErrors(form) {
   form.querySelectorAll('[aria-invalid]').forEach((n) => n.removeAttribute('aria-invalid'));
 }
 
+// The signed-in customer's orders as listed, forgotten on this device
+// when the account is deleted.
+let listedOrderIds = [];
+
 async function showSignedIn(user) {
   signedOut.hidden = true;
   signedIn.hidden = false;
@@ -42,6 +46,7 @@ async function showSignedIn(user) {
   try {
     // The list rule only returns the signed-in customer's own orders.
     const orders = await pb.collection('orders').getList(1, 50, { sort: '-created' });
+    listedOrderIds = orders.items.map((o) => o.id);
     list.replaceChildren(...(orders.items.length
       ? orders.items.map((o) => el('li', {},
         el('a', { href: orderLink(o) }, `Order #${o.number}`),
@@ -149,6 +154,7 @@ eraseForm.addEventListener('submit', async (ev) => {
     const res = await pb.send('/api/shop/account/erase', { method: 'POST', body: { password: input.value } });
     eraseForm.reset();
     pb.authStore.clear();
+    forgetOrders(listedOrderIds);
     showSignedOut();
     notice(status, res.orders_kept
       ? `Your account was deleted. Your ${res.orders_kept === 1 ? 'order stays' : `${res.orders_kept} orders stay`} in the shop's books without your personal data.`
