@@ -35,6 +35,18 @@ func init() {
 			return err
 		}
 
+		// A customer's orders are found by address, in any case: without
+		// this index an export or erasure read every order (a second on
+		// 100,000 orders, bench figures in the README).
+		orders, err := app.FindCollectionByNameOrId("orders")
+		if err != nil {
+			return err
+		}
+		orders.AddIndex("idx_orders_email", false, "email COLLATE NOCASE", "")
+		if err := app.Save(orders); err != nil {
+			return err
+		}
+
 		// Only the limits a new shop starts with gain the rule: an owner who
 		// turned them off or wrote their own keeps exactly their choice.
 		s := app.Settings()
@@ -48,6 +60,12 @@ func init() {
 		if slices.Equal(s.RateLimits.Rules, append(slices.Clone(RateLimitRules), AccountRateLimit)) {
 			s.RateLimits.Rules = slices.Clone(RateLimitRules)
 			if err := app.Save(s); err != nil {
+				return err
+			}
+		}
+		if orders, err := app.FindCollectionByNameOrId("orders"); err == nil {
+			orders.RemoveIndex("idx_orders_email")
+			if err := app.Save(orders); err != nil {
 				return err
 			}
 		}

@@ -162,7 +162,8 @@ func findOrders(app core.App, s Subject) ([]*core.Record, error) {
 	return out, nil
 }
 
-// inLower is `lower(column) IN (values...)` for lower-cased values.
+// inLower is `column IN (values...)` compared case-insensitively (ASCII,
+// as SQLite's lower() does), which idx_orders_email serves.
 func inLower(column string, values []string) dbx.Expression {
 	params := dbx.Params{}
 	names := make([]string, len(values))
@@ -171,7 +172,7 @@ func inLower(column string, values []string) dbx.Expression {
 		params[key] = v
 		names[i] = "{:" + key + "}"
 	}
-	return dbx.NewExp("lower([["+column+"]]) IN ("+strings.Join(names, ", ")+")", params)
+	return dbx.NewExp("[["+column+"]] COLLATE NOCASE IN ("+strings.Join(names, ", ")+")", params)
 }
 
 // orderIDs returns the ids of orders.
