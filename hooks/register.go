@@ -6,6 +6,7 @@
 //	payments   outbox  webhooks  Stripe checkout, webhook, refunds | emails | outgoing webhooks
 //	queue                      the outboxes' lease, backoff and background loop
 //	orders     storefront      orders + stock | public settings, body limits
+//	catalog                    products' options, variants, categories
 //	settings   httperr   txn   shop settings | errors → HTTP | transactions
 //
 // main.go and the tests call the same Register, so tests exercise exactly
@@ -15,6 +16,7 @@ package hooks
 import (
 	"time"
 
+	"pocketshop/hooks/catalog"
 	"pocketshop/hooks/customers"
 	"pocketshop/hooks/jobs"
 	"pocketshop/hooks/orders"
@@ -106,6 +108,7 @@ func Register(app core.App, deps Deps) {
 	c := newComponents(app, deps)
 
 	settings.BindCache(app)
+	catalog.New(app).Bind()
 	c.orders.Bind()
 	c.payments.Bind() // after the orders: its order update request hook runs after theirs
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {

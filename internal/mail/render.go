@@ -65,8 +65,10 @@ type Order struct {
 
 // Product is what the low stock email shows of a product.
 type Product struct {
-	ID        string
-	Name      string
+	ID   string
+	Name string
+	// Variant is the variant's title, for a variant's stock; else empty.
+	Variant   string
 	SKU       string
 	Stock     int
 	Threshold int
