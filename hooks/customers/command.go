@@ -63,7 +63,9 @@ from every order placed with it or by the account: the email becomes a
 placeholder, the shipping address, note and guest token are emptied. Numbers,
 lines, totals, statuses and the stock ledger stay, so the books and reports
 do not change. Queued emails to the customer are dropped, sent ones keep only
-their subject. An order still pending or paid stops the erasure.`,
+their subject. An order still pending or paid stops the erasure. On a
+terminal it asks you to type the address again; --yes skips the question
+(and is required without a terminal).`,
 		Args:         cobra.ExactArgs(1),
 		SilenceUsage: true,
 	}
