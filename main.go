@@ -129,8 +129,9 @@ Set the data dir with --dir (default: pb_data beside the binary).`
 	// cmdErr makes a failed shop command exit non-zero (PocketBase ignores it).
 	var cmdErr error
 	jobsCmd := hooks.NewJobsCommand(app, deps)
-	topCmds := []*cobra.Command{newBackupCommand(app), newRestoreCommand(app), jobsCmd}
-	for _, c := range append(topCmds[:2:2], jobsCmd.Commands()...) {
+	customersCmd := hooks.NewCustomersCommand(app, deps)
+	topCmds := []*cobra.Command{newBackupCommand(app), newRestoreCommand(app), jobsCmd, customersCmd}
+	for _, c := range append(append(topCmds[:2:2], jobsCmd.Commands()...), customersCmd.Commands()...) {
 		run := c.RunE
 		c.RunE = func(cmd *cobra.Command, args []string) error {
 			cmdErr = run(cmd, args)

@@ -2,7 +2,7 @@
 // Each concern is a package of its own with its own small dependencies and
 // its own Bind, layered one way (a package imports only those below it):
 //
-//	jobs                       scheduled jobs (expiry, digests, prune, reconcile)
+//	jobs       customers       scheduled jobs (expiry, digests, prune, reconcile) | data export, erasure
 //	payments   outbox  webhooks  Stripe checkout, webhook, refunds | emails | outgoing webhooks
 //	queue                      the outboxes' lease, backoff and background loop
 //	orders     storefront      orders + stock | public settings, body limits
@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"pocketshop/hooks/catalog"
+	"pocketshop/hooks/customers"
 	"pocketshop/hooks/jobs"
 	"pocketshop/hooks/orders"
 	"pocketshop/hooks/outbox"
@@ -66,6 +67,8 @@ type components struct {
 	outbox   *outbox.Manager
 	webhooks *webhooks.Manager
 	jobs     *jobs.Manager
+	// customers exports and erases a customer's data (privacy requests).
+	customers *customers.Manager
 }
 
 func newComponents(app core.App, deps Deps) components {
@@ -98,6 +101,7 @@ func newComponents(app core.App, deps Deps) components {
 	// and stock movements.
 	c.orders.SetWebhooks(c.webhooks)
 	c.jobs = jobs.New(app, now, c.payments, deps.Jobs)
+	c.customers = customers.New(app, now)
 	return c
 }
 
@@ -116,6 +120,7 @@ func Register(app core.App, deps Deps) {
 		c.orders.Routes(g)
 		c.payments.Routes(g)
 		storefront.Routes(g)
+		c.customers.Routes(g)
 		return se.Next()
 	})
 	reportsNow := deps.Now
@@ -128,6 +133,7 @@ func Register(app core.App, deps Deps) {
 	c.jobs.Bind()
 	c.outbox.Bind()
 	c.webhooks.Bind()
+	c.customers.Bind()
 	bindWriter(app)
 }
 
@@ -156,4 +162,10 @@ func NewScheduler(app core.App, deps Deps) (*cron.Scheduler, error) {
 // NewJobsCommand returns the `jobs` command (see jobs.NewCommand).
 func NewJobsCommand(app core.App, deps Deps) *cobra.Command {
 	return jobs.NewCommand(app, func() (*cron.Scheduler, error) { return NewScheduler(app, deps) })
+}
+
+// NewCustomersCommand returns the owner's `customers` command (export and
+// erase a customer's data; see customers.Manager.NewCommand).
+func NewCustomersCommand(app core.App, deps Deps) *cobra.Command {
+	return newComponents(app, deps).customers.NewCommand()
 }

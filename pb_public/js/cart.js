@@ -76,6 +76,12 @@ export function rememberOrder(order) {
   localStorage.setItem(ORDERS_KEY, JSON.stringify(list.slice(0, 20)));
 }
 
+/** Forgets the orders with these ids: after an account is deleted their links no longer open them. */
+export function forgetOrders(ids) {
+  const drop = new Set(ids);
+  localStorage.setItem(ORDERS_KEY, JSON.stringify(recentOrders().filter((o) => !drop.has(o.id))));
+}
+
 /** Returns the orders placed on this device, newest first. */
 export function recentOrders() {
   try {
