@@ -5,7 +5,7 @@
 //	jobs                       scheduled jobs (expiry, digests, prune, reconcile)
 //	payments   outbox          Stripe checkout, webhook, refunds | emails
 //	orders     storefront      orders + stock | public settings, body limits
-//	catalog                    products' options, variants, categories
+//	catalog    search          products' options, variants, categories | full-text product search
 //	settings   httperr   txn   shop settings | errors → HTTP | transactions
 //
 // main.go and the tests call the same Register, so tests exercise exactly
@@ -20,6 +20,7 @@ import (
 	"pocketshop/hooks/orders"
 	"pocketshop/hooks/outbox"
 	"pocketshop/hooks/payments"
+	"pocketshop/hooks/search"
 	"pocketshop/hooks/settings"
 	"pocketshop/hooks/storefront"
 	"pocketshop/internal/groupcommit"
@@ -58,6 +59,7 @@ type components struct {
 	payments *payments.Manager
 	outbox   *outbox.Manager
 	jobs     *jobs.Manager
+	search   *search.Manager
 }
 
 func newComponents(app core.App, deps Deps) components {
@@ -76,6 +78,7 @@ func newComponents(app core.App, deps Deps) components {
 	c := components{
 		orders: orders.New(app, now),
 		outbox: outbox.New(app, outboxOpts),
+		search: search.New(app),
 	}
 	c.payments = payments.New(app, now, provider, c.orders)
 	// The outbox (above orders) renders the emails of the order events the
@@ -99,6 +102,7 @@ func Register(app core.App, deps Deps) {
 		c.orders.Routes(g)
 		c.payments.Routes(g)
 		storefront.Routes(g)
+		c.search.Routes(g)
 		return se.Next()
 	})
 	reportsNow := deps.Now
