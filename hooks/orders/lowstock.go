@@ -53,10 +53,10 @@ func MovementCrossing(app core.App, mv *core.Record) (UnitCrossing, error) {
 		return out, nil
 	}
 	var names struct {
-		Name    string `db:"name"`
-		SKU     string `db:"sku"`
-		Title   string `db:"title"`
-		VarSKU  string `db:"variant_sku"`
+		Name   string `db:"name"`
+		SKU    string `db:"sku"`
+		Title  string `db:"title"`
+		VarSKU string `db:"variant_sku"`
 	}
 	err := app.DB().NewQuery(`SELECT p.[[name]], p.[[sku]], COALESCE(v.[[title]], '') AS [[title]], COALESCE(v.[[sku]], '') AS [[variant_sku]]
 		FROM {{products}} p LEFT JOIN {{variants}} v ON v.[[id]] = {:variant} AND v.[[product]] = p.[[id]]
