@@ -20,6 +20,7 @@ import (
 	"pocketshop/hooks/orders"
 	"pocketshop/hooks/outbox"
 	"pocketshop/hooks/payments"
+	"pocketshop/hooks/productcsv"
 	"pocketshop/hooks/search"
 	"pocketshop/hooks/settings"
 	"pocketshop/hooks/storefront"
@@ -142,4 +143,10 @@ func NewScheduler(app core.App, deps Deps) (*cron.Scheduler, error) {
 // NewJobsCommand returns the `jobs` command (see jobs.NewCommand).
 func NewJobsCommand(app core.App, deps Deps) *cobra.Command {
 	return jobs.NewCommand(app, func() (*cron.Scheduler, error) { return NewScheduler(app, deps) })
+}
+
+// NewProductsCommand returns the `products` command: the catalog's CSV
+// import and export (see productcsv.NewCommand).
+func NewProductsCommand(app core.App) *cobra.Command {
+	return productcsv.NewCommand(app)
 }
