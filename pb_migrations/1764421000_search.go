@@ -23,11 +23,12 @@ import (
 // any SQLite client keeps working. Stock-only updates (the order path) do
 // not fire them: each update trigger names its columns and checks a change.
 //
-// The triggers read products.name, sku, description, active and variants.product,
-// title, sku, active: SQLite refuses to drop those columns while they exist
-// (they are the contract's anyway). PocketBase rebuilds a table, dropping
-// its triggers, only when a field switches between single and multiple
-// values; none of those columns can.
+// The triggers read products.name, sku, description, active and
+// variants.product, title, sku, active: SQLite refuses to drop those
+// columns while they exist (they are the contract's anyway). PocketBase
+// changes a collection's table with ALTER TABLE (add, rename, drop a
+// column) and never rebuilds it, and SQLite carries a renamed table or
+// column into the triggers, so a schema change in the dashboard keeps them.
 func init() {
 	m.Register(func(app core.App) error {
 		for _, sql := range productSearchUp {

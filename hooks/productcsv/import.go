@@ -45,8 +45,12 @@ func (s Summary) String() string {
 	if s.DryRun {
 		verb = "dry run: nothing written; would import"
 	}
-	return fmt.Sprintf("%s %d rows: %d products created, %d updated; %d variants created, %d updated",
+	out := fmt.Sprintf("%s %d rows: %d products created, %d updated; %d variants created, %d updated",
 		verb, s.Rows, s.ProductsCreated, s.ProductsUpdated, s.VariantsCreated, s.VariantsUpdated)
+	if !s.DryRun {
+		out += fmt.Sprintf(" (%d transactions)", s.Batches)
+	}
+	return out
 }
 
 // productIn is a product as its rows give it.
