@@ -39,6 +39,10 @@ type searchTiming struct {
 	P50ms float64 `json:"p50_ms"`
 	P99ms float64 `json:"p99_ms"`
 	MaxMs float64 `json:"max_ms"`
+	// CPUms is the server's CPU time (user + system) per request, summed
+	// over each request's own window: unlike the latency, it hardly grows
+	// when other processes share the cores.
+	CPUms float64 `json:"cpu_ms_per_request"`
 }
 
 // searchResult is what bench search writes to bench/results.
@@ -58,6 +62,8 @@ type searchSummary struct {
 	ListP50    float64 `json:"list_p50_ms"`
 	ListP99    float64 `json:"list_p99_ms"`
 	P99VsList  float64 `json:"p99_vs_list"`
+	SearchCPU  float64 `json:"search_cpu_ms_per_request"` // mean of the typed kinds'
+	ListCPU    float64 `json:"list_cpu_ms_per_request"`
 	WorstKind  string  `json:"worst_kind"`
 	WorstP99ms float64 `json:"worst_p99_ms"`
 }
@@ -174,14 +180,15 @@ func runSearch(args []string) error {
 
 	fmt.Println()
 	for _, t := range res.Timings {
-		fmt.Printf("%7d products  %-55s n=%d p50 %6.2f ms  p99 %6.2f ms  max %6.2f ms  (%d hits)\n",
-			t.Size, t.Kind, t.N, t.P50ms, t.P99ms, t.MaxMs, t.Hits)
+		fmt.Printf("%7d products  %-55s n=%d p50 %7.2f ms  p99 %7.2f ms  max %7.2f ms  CPU %6.2f ms/req  (%d hits)\n",
+			t.Size, t.Kind, t.N, t.P50ms, t.P99ms, t.MaxMs, t.CPUms, t.Hits)
 	}
 	fmt.Println()
 	for _, s := range res.Summary {
-		fmt.Printf("%7d products: typed searches p50 %.2f ms, p99 %.2f ms; page listing (with total) p50 %.2f ms, p99 %.2f ms; "+
-			"search p99 = %.2fx the listing's; worst case %q p99 %.2f ms; load %s\n",
-			s.Size, s.SearchP50, s.SearchP99, s.ListP50, s.ListP99, s.P99VsList, s.WorstKind, s.WorstP99ms, res.LoadAvg[fmt.Sprint(s.Size)])
+		fmt.Printf("%7d products: typed searches p50 %.2f ms, p99 %.2f ms, CPU %.2f ms/req; page listing (with total) p50 %.2f ms, "+
+			"p99 %.2f ms, CPU %.2f ms/req; search p99 = %.2fx the listing's; worst case %q p99 %.2f ms; load %s\n",
+			s.Size, s.SearchP50, s.SearchP99, s.SearchCPU, s.ListP50, s.ListP99, s.ListCPU, s.P99VsList, s.WorstKind, s.WorstP99ms,
+			res.LoadAvg[fmt.Sprint(s.Size)])
 	}
 	if !filepath.IsAbs(*results) {
 		*results = filepath.Join(repo, *results)
@@ -196,6 +203,7 @@ func timeSearches(srv *server, size int, cfg searchConfig, words []string) ([]se
 	c := newClient(srv.url, 1)
 	rng := rand.New(rand.NewPCG(5, 6))
 	took := make([][]time.Duration, len(searchKinds))
+	cpu := make([]time.Duration, len(searchKinds))
 	hits := make([]int, len(searchKinds))
 	paths := make([]string, len(searchKinds))
 	order := make([]int, len(searchKinds))
@@ -212,14 +220,14 @@ func timeSearches(srv *server, size int, cfg searchConfig, words []string) ([]se
 				path = "/api/collections/products/records?"
 			}
 			path += kind.path(rng, size, words) + fmt.Sprintf("&perPage=%d", cfg.PerPage)
-			start := time.Now()
+			start, cpu0 := time.Now(), srv.cpuTime()
 			res, err := c.http.Get(srv.url + path)
 			if err != nil {
 				return nil, nil, fmt.Errorf("GET %s: %w", path, err)
 			}
 			body, err := io.ReadAll(res.Body)
 			res.Body.Close()
-			d := time.Since(start)
+			d, used := time.Since(start), srv.cpuTime()-cpu0
 			if err != nil || res.StatusCode != http.StatusOK {
 				return nil, nil, fmt.Errorf("GET %s: %d %s %v", path, res.StatusCode, body, err)
 			}
@@ -231,6 +239,7 @@ func timeSearches(srv *server, size int, cfg searchConfig, words []string) ([]se
 			}
 			if round >= 0 {
 				took[k] = append(took[k], d)
+				cpu[k] += used
 				if kind.typed {
 					typed = append(typed, d)
 				}
@@ -242,7 +251,8 @@ func timeSearches(srv *server, size int, cfg searchConfig, words []string) ([]se
 	for k, kind := range searchKinds {
 		slices.Sort(took[k])
 		out = append(out, searchTiming{Size: size, Kind: kind.kind, Path: paths[k], N: len(took[k]), Hits: hits[k],
-			P50ms: pct(took[k], 0.50), P99ms: pct(took[k], 0.99), MaxMs: pct(took[k], 1)})
+			P50ms: pct(took[k], 0.50), P99ms: pct(took[k], 0.99), MaxMs: pct(took[k], 1),
+			CPUms: float64(cpu[k].Microseconds()) / 1000 / float64(max(1, len(took[k])))})
 	}
 	slices.Sort(typed)
 	return out, typed, nil
@@ -252,15 +262,19 @@ func timeSearches(srv *server, size int, cfg searchConfig, words []string) ([]se
 // latencies, pooled and sorted) beside the page listing.
 func summarizeSearch(size int, timings []searchTiming, typed []time.Duration) searchSummary {
 	s := searchSummary{Size: size, SearchP50: pct(typed, 0.50), SearchP99: pct(typed, 0.99)}
+	typedKinds := 0
 	for i, t := range timings {
 		switch {
 		case searchKinds[i].typed:
+			s.SearchCPU += t.CPUms
+			typedKinds++
 		case t.Kind == "list: records API page, with total":
-			s.ListP50, s.ListP99 = t.P50ms, t.P99ms
+			s.ListP50, s.ListP99, s.ListCPU = t.P50ms, t.P99ms, t.CPUms
 		case strings.HasPrefix(t.Kind, "search"):
 			s.WorstKind, s.WorstP99ms = t.Kind, t.P99ms
 		}
 	}
+	s.SearchCPU /= float64(max(1, typedKinds))
 	s.P99VsList = ratio(s.SearchP99, s.ListP99)
 	return s
 }
