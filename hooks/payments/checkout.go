@@ -104,7 +104,7 @@ func (m *Manager) checkoutURL(ctx context.Context, app core.App, order *core.Rec
 		IdempotencyKey: fmt.Sprintf("pocketshop-checkout-%s-%s-%d", order.Id, prev, expiresAt.Unix()),
 	}
 	for _, l := range lines {
-		req.Lines = append(req.Lines, pay.LineItem{Name: l.Name, UnitAmount: l.UnitPriceCents, Quantity: int64(l.Quantity)})
+		req.Lines = append(req.Lines, pay.LineItem{Name: shop.SKUName(l.Name, l.VariantTitle), UnitAmount: l.UnitPriceCents, Quantity: int64(l.Quantity)})
 	}
 	if shipping := order.GetInt("shipping_cents"); shipping > 0 {
 		req.Lines = append(req.Lines, pay.LineItem{Name: "Shipping", UnitAmount: int64(shipping), Quantity: 1})
