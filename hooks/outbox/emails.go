@@ -229,6 +229,10 @@ func orderEmailData(app core.App, order *core.Record, s settings.Settings) (mail
 	if err := order.UnmarshalJSONField("shipping_address", &addr); err != nil {
 		return mail.Data{}, fmt.Errorf("decode address of order %s: %w", order.Id, err)
 	}
+	var taxLines []shop.TaxLine
+	if err := order.UnmarshalJSONField("tax_lines", &taxLines); err != nil {
+		return mail.Data{}, fmt.Errorf("decode tax lines of order %s: %w", order.Id, err)
+	}
 	currency := order.GetString("currency")
 	if currency == "" {
 		currency = s.Currency
@@ -245,14 +249,19 @@ func orderEmailData(app core.App, order *core.Record, s settings.Settings) (mail
 				Name: addr["name"], Line1: addr["line1"], Line2: addr["line2"],
 				City: addr["city"], PostalCode: addr["postal_code"], Country: addr["country"],
 			},
-			Note:           order.GetString("note"),
-			Lines:          lines,
-			SubtotalCents:  int64(order.GetInt("subtotal_cents")),
-			ShippingCents:  int64(order.GetInt("shipping_cents")),
-			TotalCents:     int64(order.GetInt("total_cents")),
-			RefundedCents:  int64(order.GetInt("refunded_cents")),
-			Currency:       currency,
-			TrackingNumber: order.GetString("tracking_number"),
+			Note:             order.GetString("note"),
+			Lines:            lines,
+			SubtotalCents:    int64(order.GetInt("subtotal_cents")),
+			ShippingCents:    int64(order.GetInt("shipping_cents")),
+			TotalCents:       int64(order.GetInt("total_cents")),
+			RefundedCents:    int64(order.GetInt("refunded_cents")),
+			DiscountCode:     order.GetString("discount_code"),
+			DiscountCents:    int64(order.GetInt("discount_cents")),
+			ShippingRateName: order.GetString("shipping_rate_name"),
+			TaxCents:         int64(order.GetInt("tax_cents")),
+			TaxLines:         taxLines,
+			Currency:         currency,
+			TrackingNumber:   order.GetString("tracking_number"),
 			URL: base + "/order.html?id=" + url.QueryEscape(order.Id) +
 				"&token=" + url.QueryEscape(order.GetString("token")),
 		},
