@@ -130,8 +130,9 @@ Set the data dir with --dir (default: pb_data beside the binary).`
 	var cmdErr error
 	jobsCmd := hooks.NewJobsCommand(app, deps)
 	customersCmd := hooks.NewCustomersCommand(app, deps)
-	topCmds := []*cobra.Command{newBackupCommand(app), newRestoreCommand(app), jobsCmd, customersCmd}
-	for _, c := range append(append(topCmds[:2:2], jobsCmd.Commands()...), customersCmd.Commands()...) {
+	productsCmd := hooks.NewProductsCommand(app)
+	topCmds := []*cobra.Command{newBackupCommand(app), newRestoreCommand(app), jobsCmd, customersCmd, productsCmd}
+	for _, c := range slices.Concat(topCmds[:2:2], jobsCmd.Commands(), customersCmd.Commands(), productsCmd.Commands()) {
 		run := c.RunE
 		c.RunE = func(cmd *cobra.Command, args []string) error {
 			cmdErr = run(cmd, args)

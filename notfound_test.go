@@ -19,7 +19,7 @@ func TestUnknownPathsAnswer404(t *testing.T) {
 		status                  int
 	}{
 		{"/api/nope", "application/json", `"status":404`, http.StatusNotFound},
-		{"/api/shop/search", "application/json", `"status":404`, http.StatusNotFound},
+		{"/api/shop/nope", "application/json", `"status":404`, http.StatusNotFound},
 		{"/nope.html", "text/html", "Page not found", http.StatusNotFound},
 		{"/deep/nope", "text/html", "Page not found", http.StatusNotFound},
 		{"/", "text/html", "data-shop-name", http.StatusOK},

@@ -6,7 +6,7 @@
 //	payments   outbox  webhooks  Stripe checkout, webhook, refunds | emails | outgoing webhooks
 //	queue                      the outboxes' lease, backoff and background loop
 //	orders     storefront      orders + stock | public settings, body limits
-//	catalog                    products' options, variants, categories
+//	catalog    search          products' options, variants, categories | full-text product search
 //	pricing                    codes, tax and shipping rates of an order
 //	settings   httperr   txn   shop settings | errors → HTTP | transactions
 //
@@ -24,6 +24,8 @@ import (
 	"pocketshop/hooks/outbox"
 	"pocketshop/hooks/payments"
 	"pocketshop/hooks/pricing"
+	"pocketshop/hooks/productcsv"
+	"pocketshop/hooks/search"
 	"pocketshop/hooks/settings"
 	"pocketshop/hooks/storefront"
 	"pocketshop/hooks/webhooks"
@@ -69,6 +71,7 @@ type components struct {
 	jobs     *jobs.Manager
 	// customers exports and erases a customer's data (privacy requests).
 	customers *customers.Manager
+	search    *search.Manager
 }
 
 func newComponents(app core.App, deps Deps) components {
@@ -92,6 +95,7 @@ func newComponents(app core.App, deps Deps) components {
 		orders:   orders.New(app, now),
 		outbox:   outbox.New(app, outboxOpts),
 		webhooks: webhooks.New(app, webhookOpts),
+		search:   search.New(app),
 	}
 	c.payments = payments.New(app, now, provider, c.orders)
 	// The outbox (above orders) renders the emails of the order events the
@@ -121,6 +125,7 @@ func Register(app core.App, deps Deps) {
 		c.payments.Routes(g)
 		storefront.Routes(g)
 		c.customers.Routes(g)
+		c.search.Routes(g)
 		return se.Next()
 	})
 	reportsNow := deps.Now
@@ -168,4 +173,10 @@ func NewJobsCommand(app core.App, deps Deps) *cobra.Command {
 // erase a customer's data; see customers.Manager.NewCommand).
 func NewCustomersCommand(app core.App, deps Deps) *cobra.Command {
 	return newComponents(app, deps).customers.NewCommand()
+}
+
+// NewProductsCommand returns the `products` command: the catalog's CSV
+// import and export (see productcsv.NewCommand).
+func NewProductsCommand(app core.App) *cobra.Command {
+	return productcsv.NewCommand(app)
 }
