@@ -47,10 +47,12 @@ var AddressFields = []string{"name", "line1", "line2", "city", "postal_code", "c
 
 var requiredAddressFields = map[string]bool{"name": true, "line1": true, "city": true, "postal_code": true, "country": true}
 
-// Line is one requested order line before pricing.
+// Line is one requested order line before pricing. Variant is the variant
+// asked for, empty for a simple product.
 type Line struct {
 	Product  string
 	Quantity int
+	Variant  string
 }
 
 // OrderInput is a validated order request.
@@ -209,8 +211,8 @@ func parseLines(raw any) ([]Line, string) {
 			return nil, fmt.Sprintf("Line %d must be an object {product, quantity}.", n)
 		}
 		for k := range obj {
-			if k != "product" && k != "quantity" {
-				return nil, fmt.Sprintf("Line %d: unknown field %q (prices are set by the server; send only product and quantity).", n, truncate(k, 40))
+			if k != "product" && k != "variant" && k != "quantity" {
+				return nil, fmt.Sprintf("Line %d: unknown field %q (prices are set by the server; send only product, variant and quantity).", n, truncate(k, 40))
 			}
 		}
 		product, ok := obj["product"].(string)
@@ -222,13 +224,32 @@ func parseLines(raw any) ([]Line, string) {
 		if !ok || qty < 1 || qty > MaxQuantity {
 			return nil, fmt.Sprintf("Line %d: quantity must be a whole number from 1 to %d.", n, MaxQuantity)
 		}
-		if seen[product] {
+		variant, ok := parseVariant(obj["variant"])
+		if !ok {
+			return nil, fmt.Sprintf("Line %d: variant must be a variant id.", n)
+		}
+		key := product + "/" + variant
+		if seen[key] {
+			if variant != "" {
+				return nil, fmt.Sprintf("Line %d: variant %q is already in the order; change that line's quantity instead.", n, variant)
+			}
 			return nil, fmt.Sprintf("Line %d: product %q is already in the order; change that line's quantity instead.", n, product)
 		}
-		seen[product] = true
-		lines = append(lines, Line{Product: product, Quantity: int(qty)})
+		seen[key] = true
+		lines = append(lines, Line{Product: product, Quantity: int(qty), Variant: variant})
 	}
 	return lines, ""
+}
+
+// parseVariant reads a line's optional variant id: absent, null or "" is
+// none.
+func parseVariant(raw any) (string, bool) {
+	if raw == nil {
+		return "", true
+	}
+	v, ok := raw.(string)
+	v = strings.TrimSpace(v)
+	return v, ok && len(v) <= maxProductID
 }
 
 // wholeNumber accepts a JSON number with no fractional part.

@@ -21,51 +21,51 @@ func TestParseOrderInputValid(t *testing.T) {
 		{
 			"minimal",
 			`{"email":"ann@example.com","items":[{"product":"p1","quantity":2}],"payment_method":"stripe"}`,
-			shop.OrderInput{Email: "ann@example.com", Lines: []shop.Line{{"p1", 2}}, PaymentMethod: "stripe"},
+			shop.OrderInput{Email: "ann@example.com", Lines: []shop.Line{{Product: "p1", Quantity: 2}}, PaymentMethod: "stripe"},
 		},
 		{
 			"everything, trimmed",
 			`{"email":"  ann@example.com ","items":[{"product":" p1 ","quantity":1},{"product":"p2","quantity":100}],
 			  "payment_method":"manual","note":"  ring twice  ",
 			  "shipping_address":{"name":"Ann Lee","line1":"1 Main St","line2":"","city":"Springfield","postal_code":"12345","country":"US"}}`,
-			shop.OrderInput{Email: "ann@example.com", Lines: []shop.Line{{"p1", 1}, {"p2", 100}}, PaymentMethod: "manual", Note: "ring twice", ShippingAddress: addr},
+			shop.OrderInput{Email: "ann@example.com", Lines: []shop.Line{{Product: "p1", Quantity: 1}, {Product: "p2", Quantity: 100}}, PaymentMethod: "manual", Note: "ring twice", ShippingAddress: addr},
 		},
 		{
 			"no email (the caller fills it in or refuses)",
 			`{"items":[{"product":"p1","quantity":1}],"payment_method":"stripe"}`,
-			shop.OrderInput{Lines: []shop.Line{{"p1", 1}}, PaymentMethod: "stripe"},
+			shop.OrderInput{Lines: []shop.Line{{Product: "p1", Quantity: 1}}, PaymentMethod: "stripe"},
 		},
 		{
 			"blank and null email",
 			`{"email":"  ","items":[{"product":"p1","quantity":1}],"payment_method":"stripe","note":null}`,
-			shop.OrderInput{Lines: []shop.Line{{"p1", 1}}, PaymentMethod: "stripe"},
+			shop.OrderInput{Lines: []shop.Line{{Product: "p1", Quantity: 1}}, PaymentMethod: "stripe"},
 		},
 		{
 			"whole number written as a float",
 			`{"email":"a@b.co","items":[{"product":"p1","quantity":3.0},{"product":"p2","quantity":1e1}],"payment_method":"stripe"}`,
-			shop.OrderInput{Email: "a@b.co", Lines: []shop.Line{{"p1", 3}, {"p2", 10}}, PaymentMethod: "stripe"},
+			shop.OrderInput{Email: "a@b.co", Lines: []shop.Line{{Product: "p1", Quantity: 3}, {Product: "p2", Quantity: 10}}, PaymentMethod: "stripe"},
 		},
 		{
 			"multipart: JSON fields as strings",
 			`{"email":"a@b.co","items":"[{\"product\":\"p1\",\"quantity\":1}]","payment_method":"manual",
 			  "shipping_address":"{\"name\":\"Ann Lee\",\"line1\":\"1 Main St\",\"city\":\"Springfield\",\"postal_code\":\"12345\",\"country\":\"US\"}"}`,
-			shop.OrderInput{Email: "a@b.co", Lines: []shop.Line{{"p1", 1}}, PaymentMethod: "manual", ShippingAddress: addr},
+			shop.OrderInput{Email: "a@b.co", Lines: []shop.Line{{Product: "p1", Quantity: 1}}, PaymentMethod: "manual", ShippingAddress: addr},
 		},
 		{
 			"multipart: empty address field",
 			`{"email":"a@b.co","items":[{"product":"p1","quantity":1}],"payment_method":"manual","shipping_address":""}`,
-			shop.OrderInput{Email: "a@b.co", Lines: []shop.Line{{"p1", 1}}, PaymentMethod: "manual"},
+			shop.OrderInput{Email: "a@b.co", Lines: []shop.Line{{Product: "p1", Quantity: 1}}, PaymentMethod: "manual"},
 		},
 		{
 			"null address",
 			`{"email":"a@b.co","items":[{"product":"p1","quantity":1}],"payment_method":"manual","shipping_address":null}`,
-			shop.OrderInput{Email: "a@b.co", Lines: []shop.Line{{"p1", 1}}, PaymentMethod: "manual"},
+			shop.OrderInput{Email: "a@b.co", Lines: []shop.Line{{Product: "p1", Quantity: 1}}, PaymentMethod: "manual"},
 		},
 		{
 			"empty server fields, as a form sends them",
 			`{"email":"a@b.co","items":[{"product":"p1","quantity":1}],"payment_method":"manual",
 			  "number":0,"status":"","customer":"","token":null,"total_cents":0,"paid_at":"","tracking_number":""}`,
-			shop.OrderInput{Email: "a@b.co", Lines: []shop.Line{{"p1", 1}}, PaymentMethod: "manual"},
+			shop.OrderInput{Email: "a@b.co", Lines: []shop.Line{{Product: "p1", Quantity: 1}}, PaymentMethod: "manual"},
 		},
 		{
 			"fifty lines",
@@ -97,7 +97,7 @@ func TestParseOrderInputValid(t *testing.T) {
 		"items":            []byte(`[{"product":"p1","quantity":4}]`),
 		"shipping_address": []byte(`null`),
 	})
-	if errs != nil || !reflect.DeepEqual(in.Lines, []shop.Line{{"p1", 4}}) || in.ShippingAddress != nil {
+	if errs != nil || !reflect.DeepEqual(in.Lines, []shop.Line{{Product: "p1", Quantity: 4}}) || in.ShippingAddress != nil {
 		t.Fatalf("raw JSON fields: %+v %v", in, errs)
 	}
 	for _, blank := range [][]byte{nil, []byte(""), []byte(`""`), []byte(`"  "`)} {

@@ -17,6 +17,25 @@ type Product struct {
 	// MaxPerOrder caps the quantity of one order line; 0 means MaxQuantity.
 	MaxPerOrder int
 	Active      bool
+	// HasVariants says the product has active variants: it is sold by
+	// variant, and its own Stock is not used.
+	HasVariants bool
+	// Variants holds the variants an order asks for, of this product or not
+	// (a line may name another product's variant), keyed by id.
+	Variants map[string]Variant
+}
+
+// Variant is what pricing needs to know about a product's variant.
+type Variant struct {
+	ID      string
+	Product string
+	Title   string
+	// SKU and UnitPriceCents are the variant's own; empty or 0 means the
+	// product's.
+	SKU            string
+	UnitPriceCents int64
+	Stock          int64
+	Active         bool
 }
 
 // OrderLine is a priced line as stored in orders.items.
@@ -27,6 +46,20 @@ type OrderLine struct {
 	UnitPriceCents int64  `json:"unit_price_cents"`
 	Quantity       int    `json:"quantity"`
 	LineTotalCents int64  `json:"line_total_cents"`
+	// Variant and VariantTitle name the variant sold. A simple product's
+	// line leaves them out (omitempty), so that its stored JSON is the
+	// first round's, byte for byte: a reader gets "" either way.
+	Variant      string `json:"variant,omitempty"`
+	VariantTitle string `json:"variant_title,omitempty"`
+}
+
+// SKUName names a line's stock-keeping unit for people: the product's name,
+// and the variant's title when it has one (`T-shirt (M / Red)`).
+func SKUName(product, variantTitle string) string {
+	if variantTitle == "" {
+		return product
+	}
+	return product + " (" + variantTitle + ")"
 }
 
 // ShippingRule is the shop's shipping price: a flat fee, free from a
@@ -56,19 +89,57 @@ func PriceLines(lines []Line, products map[string]Product) ([]OrderLine, error) 
 		if p.MaxPerOrder > 0 && l.Quantity > p.MaxPerOrder {
 			return nil, fmt.Errorf("Line %d: at most %d of %q per order.", i+1, p.MaxPerOrder, p.Name)
 		}
-		if p.UnitPriceCents < 0 || p.UnitPriceCents > MaxUnitPriceCents {
+		line := OrderLine{Product: p.ID, Name: p.Name, SKU: p.SKU, UnitPriceCents: p.UnitPriceCents, Quantity: l.Quantity}
+		if err := sellVariant(&line, i+1, l.Variant, p); err != nil {
+			return nil, err
+		}
+		if line.UnitPriceCents < 0 || line.UnitPriceCents > MaxUnitPriceCents {
 			return nil, fmt.Errorf("Line %d: product %q has an invalid price.", i+1, p.Name)
 		}
-		out = append(out, OrderLine{
-			Product:        p.ID,
-			Name:           p.Name,
-			SKU:            p.SKU,
-			UnitPriceCents: p.UnitPriceCents,
-			Quantity:       l.Quantity,
-			LineTotalCents: p.UnitPriceCents * int64(l.Quantity),
-		})
+		line.LineTotalCents = line.UnitPriceCents * int64(l.Quantity)
+		out = append(out, line)
 	}
 	return out, nil
+}
+
+// sellVariant checks line n's variant choice against product p and, for a
+// variant, puts the variant's id, title, SKU and price on the line.
+func sellVariant(line *OrderLine, n int, variantID string, p Product) error {
+	if variantID == "" {
+		if p.HasVariants {
+			return fmt.Errorf("Line %d: %q comes in variants: the product needs a variant.", n, p.Name)
+		}
+		return nil
+	}
+	v, ok := p.Variants[variantID]
+	switch {
+	case ok && v.Product != p.ID:
+		return fmt.Errorf("Line %d: variant %q is not a variant of %q.", n, variantID, p.Name)
+	case !ok && !p.HasVariants:
+		return fmt.Errorf("Line %d: %q has no variants: order it without one.", n, p.Name)
+	case !ok:
+		return fmt.Errorf("Line %d: variant %q of %q does not exist.", n, variantID, p.Name)
+	case !v.Active:
+		return fmt.Errorf("Line %d: variant %q of %q is not for sale.", n, v.Title, p.Name)
+	}
+	line.Variant = v.ID
+	line.VariantTitle = v.Title
+	if v.SKU != "" {
+		line.SKU = v.SKU
+	}
+	if v.UnitPriceCents > 0 {
+		line.UnitPriceCents = v.UnitPriceCents
+	}
+	return nil
+}
+
+// Available is how many units of line l's stock-keeping unit p has left:
+// the variant's stock for a variant line, else the product's.
+func Available(l OrderLine, p Product) int64 {
+	if l.Variant != "" {
+		return p.Variants[l.Variant].Stock
+	}
+	return p.Stock
 }
 
 // Quote adds up the lines and applies the shipping rule.
