@@ -49,7 +49,7 @@ async function main() {
   const grid = new ProductGrid(list, status, { belongs: inHere, empty: 'No products in this category yet.' });
   try {
     const params = {};
-    const filter = [...ids].map((id, i) => { params[`c${i}`] = id; return `categories ?= {:c${i}}`; }).join(' || ');
+    const filter = [...ids].map((id, i) => { params[`c${i}`] = id; return `categories.id ?= {:c${i}}`; }).join(' || ');
     await grid.show(await pb.collection('products').getFullList({ filter: pb.filter(filter, params), sort: 'name' }));
   } catch (err) {
     notice(status, `The products could not be loaded: ${errorMessage(err)}`, 'error');
