@@ -182,6 +182,7 @@ function drawCartTotals(subtotal) {
 
 let quoteTimer = 0;
 let quoteSeq = 0;
+let quoteInFlight = Promise.resolve();
 
 // Asks the server for the cart's figures a moment after the last change.
 function requestQuote({ now = false, fromApply = false } = {}) {
@@ -189,7 +190,10 @@ function requestQuote({ now = false, fromApply = false } = {}) {
   quote = null;
   if (!quoteRoute) return Promise.resolve();
   return new Promise((resolve) => {
-    quoteTimer = setTimeout(() => fetchQuote(fromApply).then(resolve), now ? 0 : 300);
+    quoteTimer = setTimeout(() => {
+      quoteInFlight = fetchQuote(fromApply).catch((err) => console.warn('quote failed', err));
+      quoteInFlight.then(resolve);
+    }, now ? 0 : 300);
   });
 }
 
@@ -348,6 +352,9 @@ form.addEventListener('submit', async (ev) => {
 
   placeButton.disabled = true;
   placeButton.textContent = 'Placing your order…';
+  // A quote still on its way would be cut off by the order page.
+  clearTimeout(quoteTimer);
+  await quoteInFlight;
   let order;
   try {
     order = await pb.collection('orders').create(orderBody());
