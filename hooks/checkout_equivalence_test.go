@@ -7,7 +7,6 @@ package hooks_test
 // must stay green whatever carries the writes (hooks/README: the writer).
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
@@ -15,7 +14,6 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -167,101 +165,11 @@ func afterSuccess(app *tests.TestApp) map[string]int {
 	return out
 }
 
-// realtimeClient is a realtime (SSE) subscriber, connected as the JS SDK
-// connects: GET /api/realtime, then POST its subscriptions.
-type realtimeClient struct {
-	mu   sync.Mutex
-	msgs []string // "<subscription> <action> <record id> <status or stock>"
-	res  *http.Response
-}
-
-func subscribe(t *testing.T, srv *httptest.Server, token string, topics ...string) *realtimeClient {
-	t.Helper()
-	res, err := http.Get(srv.URL + "/api/realtime")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &realtimeClient{res: res}
-	t.Cleanup(func() { res.Body.Close() })
-	connected := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(res.Body)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		var event string
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case strings.HasPrefix(line, "event:"):
-				event = strings.TrimSpace(strings.TrimPrefix(line, "event:"))
-			case strings.HasPrefix(line, "data:"):
-				data := strings.TrimSpace(strings.TrimPrefix(line, "data:"))
-				if event == "PB_CONNECT" {
-					var m struct{ ClientId string }
-					_ = json.Unmarshal([]byte(data), &m)
-					connected <- m.ClientId
-					continue
-				}
-				var m struct {
-					Action string
-					Record map[string]any
-				}
-				_ = json.Unmarshal([]byte(data), &m)
-				detail := ""
-				if st, ok := m.Record["status"]; ok {
-					detail = st.(string)
-				} else if st, ok := m.Record["stock"]; ok {
-					b, _ := json.Marshal(st)
-					detail = string(b)
-				}
-				c.mu.Lock()
-				c.msgs = append(c.msgs, event+" "+m.Action+" "+m.Record["id"].(string)+" "+detail)
-				c.mu.Unlock()
-			}
-		}
-	}()
-	var clientID string
-	select {
-	case clientID = <-connected:
-	case <-time.After(10 * time.Second):
-		t.Fatal("realtime: no PB_CONNECT")
-	}
-	r := shoptest.Do(t, srv, http.MethodPost, "/api/realtime", token, map[string]any{
-		"clientId": clientID, "subscriptions": topics,
-	})
-	if r.Status != http.StatusNoContent {
-		t.Fatalf("realtime subscribe: %d %s", r.Status, r.Raw)
-	}
-	return c
-}
-
-// waitFor waits until the client received n messages and returns them.
-func (c *realtimeClient) waitFor(t *testing.T, n int) []string {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		c.mu.Lock()
-		got := slices.Clone(c.msgs)
-		c.mu.Unlock()
-		if len(got) >= n {
-			// a moment for any unexpected extra message
-			time.Sleep(100 * time.Millisecond)
-			c.mu.Lock()
-			defer c.mu.Unlock()
-			return slices.Clone(c.msgs)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t.Errorf("realtime: got %d messages, want %d: %q", len(c.msgs), n, c.msgs)
-	return slices.Clone(c.msgs)
-}
-
 func TestOrderCreateEquivalence(t *testing.T) {
 	t.Parallel()
 	s := newCheckoutShop(t)
 	su := shoptest.SuperuserToken(t, s.app)
-	watcher := subscribe(t, s.srv, su, "products", "orders", "stock_movements")
+	watcher := shoptest.Subscribe(t, s.srv, su, "products", "orders", "stock_movements")
 
 	s.app.ResetEventCalls()
 	res := shoptest.Do(t, s.srv, http.MethodPost, "/api/collections/orders/records", "", map[string]any{
@@ -306,10 +214,10 @@ func TestOrderCreateEquivalence(t *testing.T) {
 	sameJSON(t, "stored order", stored, []any{answer})
 
 	sameJSON(t, "stock movements", s.rows(t, "stock_movements", nil), []map[string]any{
-		{"product": s.mug.Id, "delta": 4, "reason": "restock", "order": "", "stock_after": 4},
-		{"product": s.pen.Id, "delta": 50, "reason": "restock", "order": "", "stock_after": 50},
-		{"product": s.mug.Id, "delta": -2, "reason": "reserve", "order": id, "stock_after": 2},
-		{"product": s.pen.Id, "delta": -3, "reason": "reserve", "order": id, "stock_after": 47},
+		{"product": s.mug.Id, "delta": 4, "reason": "restock", "order": "", "stock_after": 4, "variant": ""},
+		{"product": s.pen.Id, "delta": 50, "reason": "restock", "order": "", "stock_after": 50, "variant": ""},
+		{"product": s.mug.Id, "delta": -2, "reason": "reserve", "order": id, "stock_after": 2, "variant": ""},
+		{"product": s.pen.Id, "delta": -3, "reason": "reserve", "order": id, "stock_after": 47, "variant": ""},
 	})
 	if got := []int{shoptest.Stock(t, s.app, s.mug.Id), shoptest.Stock(t, s.app, s.pen.Id)}; !slices.Equal(got, []int{2, 47}) {
 		t.Errorf("stock: %v, want [2 47]", got)
@@ -343,7 +251,7 @@ func TestOrderCreateEquivalence(t *testing.T) {
 		"OnModelAfterUpdateSuccess": 2, "OnRecordAfterUpdateSuccess": 2,
 	})
 
-	msgs := watcher.waitFor(t, 5)
+	msgs := watcher.WaitFor(t, 5)
 	slices.Sort(msgs)
 	want := []string{
 		"orders create " + id + " pending",
@@ -372,7 +280,7 @@ func movementID(t *testing.T, s *checkoutShop, product, order string) string {
 func TestOrderCreateRefusedWritesNothing(t *testing.T) {
 	t.Parallel()
 	s := newCheckoutShop(t)
-	watcher := subscribe(t, s.srv, shoptest.SuperuserToken(t, s.app), "products", "orders", "stock_movements")
+	watcher := shoptest.Subscribe(t, s.srv, shoptest.SuperuserToken(t, s.app), "products", "orders", "stock_movements")
 	place := func(items ...map[string]any) shoptest.Response {
 		return shoptest.Do(t, s.srv, http.MethodPost, "/api/collections/orders/records", "", map[string]any{
 			"email": "ann@example.com", "payment_method": "manual", "items": items,
@@ -418,7 +326,7 @@ func TestOrderCreateRefusedWritesNothing(t *testing.T) {
 		t.Errorf("numbers %v, %v: want 1001, 1002", first.Body["number"], second.Body["number"])
 	}
 	// two orders, each: the order, a product update, a movement
-	if msgs := watcher.waitFor(t, 6); len(msgs) != 6 {
+	if msgs := watcher.WaitFor(t, 6); len(msgs) != 6 {
 		t.Errorf("realtime: %q", msgs)
 	}
 }
@@ -426,7 +334,7 @@ func TestOrderCreateRefusedWritesNothing(t *testing.T) {
 func TestStripePaidEquivalence(t *testing.T) {
 	t.Parallel()
 	s := newCheckoutShop(t)
-	watcher := subscribe(t, s.srv, shoptest.SuperuserToken(t, s.app), "products", "orders")
+	watcher := shoptest.Subscribe(t, s.srv, shoptest.SuperuserToken(t, s.app), "products", "orders")
 	placed := shoptest.PlaceOrder(t, s.srv, "", map[string]any{
 		"email": "ann@example.com", "payment_method": "stripe",
 		"items": []map[string]any{{"product": s.pen.Id, "quantity": 2}},
@@ -436,7 +344,7 @@ func TestStripePaidEquivalence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	watcher.waitFor(t, 2) // the create and the stock
+	watcher.WaitFor(t, 2) // the create and the stock
 	beforeEmails := shoptest.Count(t, s.app, "emails")
 	s.clock.Advance(5 * time.Minute)
 
@@ -480,7 +388,7 @@ func TestStripePaidEquivalence(t *testing.T) {
 		"OnModelAfterCreateSuccess": 4, "OnRecordAfterCreateSuccess": 4,
 		"OnModelAfterUpdateSuccess": 1, "OnRecordAfterUpdateSuccess": 1,
 	})
-	msgs := watcher.waitFor(t, 3)
+	msgs := watcher.WaitFor(t, 3)
 	sameJSON(t, "realtime after paid", msgs[2:], []string{"orders update " + id + " paid"})
 
 	// Stripe delivers again: recorded once, nothing else happens.

@@ -5,6 +5,7 @@
 //	jobs                       scheduled jobs (expiry, digests, prune, reconcile)
 //	payments   outbox          Stripe checkout, webhook, refunds | emails
 //	orders     storefront      orders + stock | public settings, body limits
+//	catalog                    products' options, variants, categories
 //	settings   httperr   txn   shop settings | errors → HTTP | transactions
 //
 // main.go and the tests call the same Register, so tests exercise exactly
@@ -14,6 +15,7 @@ package hooks
 import (
 	"time"
 
+	"pocketshop/hooks/catalog"
 	"pocketshop/hooks/jobs"
 	"pocketshop/hooks/orders"
 	"pocketshop/hooks/outbox"
@@ -88,6 +90,7 @@ func Register(app core.App, deps Deps) {
 	c := newComponents(app, deps)
 
 	settings.BindCache(app)
+	catalog.New(app).Bind()
 	c.orders.Bind()
 	c.payments.Bind() // after the orders: its order update request hook runs after theirs
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {

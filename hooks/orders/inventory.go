@@ -27,9 +27,9 @@ const (
 )
 
 // NotEnoughStockError is returned when a reservation asks for more units than
-// a product has left.
+// a product (or variant) has left.
 type NotEnoughStockError struct {
-	Product string // the product's name
+	Product string // the product's name, with the variant's title (shop.SKUName)
 	Left    int
 }
 
@@ -40,16 +40,31 @@ func (e *NotEnoughStockError) Error() string {
 	return fmt.Sprintf("Not enough stock for %q: only %d left.", e.Product, e.Left)
 }
 
-// bindInventory makes every change of a product's stock, whoever makes
-// it (an order, the dashboard, an import), write a stock_movements row in the
-// same transaction, so that stock always equals the sum of its ledger.
+// stockCollections hold stock: a simple product's on the product, a
+// variant's on the variant. Each is a stock-keeping unit with its own ledger.
+var stockCollections = []string{"products", "variants"}
+
+// bindInventory makes every change of a product's or variant's stock,
+// whoever makes it (an order, the dashboard, an import), write a
+// stock_movements row in the same transaction, so that stock always equals
+// the sum of its ledger.
 func bindInventory(app core.App) {
-	app.OnRecordCreate("products").BindFunc(onProductCreate)
-	app.OnRecordUpdateRequest("products").BindFunc(onProductUpdateRequest)
-	app.OnRecordUpdate("products").BindFunc(onProductUpdate)
+	app.OnRecordCreate(stockCollections...).BindFunc(onUnitCreate)
+	app.OnRecordUpdateRequest(stockCollections...).BindFunc(onUnitUpdateRequest)
+	app.OnRecordUpdate(stockCollections...).BindFunc(onUnitUpdate)
 }
 
-func onProductCreate(e *core.RecordEvent) error {
+// unitOf names the stock-keeping unit r (a products or variants record)
+// is, as stock_movements records it: the product, and the variant for a
+// variant.
+func unitOf(r *core.Record) (productID, variantID string) {
+	if r.Collection().Name == "variants" {
+		return r.GetString("product"), r.Id
+	}
+	return r.Id, ""
+}
+
+func onUnitCreate(e *core.RecordEvent) error {
 	return txn.Run(&e.App, func(txApp core.App) error {
 		if err := e.Next(); err != nil {
 			return err
@@ -58,7 +73,8 @@ func onProductCreate(e *core.RecordEvent) error {
 		if stock == 0 {
 			return nil
 		}
-		return writeMovement(txApp, e.Record.Id, stock, reasonRestock, "", stock)
+		productID, variantID := unitOf(e.Record)
+		return writeMovement(txApp, productID, variantID, stock, reasonRestock, "", stock)
 	})
 }
 
@@ -67,16 +83,16 @@ func onProductCreate(e *core.RecordEvent) error {
 type stockModifier struct{ delta int }
 
 // stockModifiers holds, during a records-API save of a product, the stock
-// change its "stock+" / "stock-" asked for (see onProductUpdateRequest).
+// change its "stock+" / "stock-" asked for (see onUnitUpdateRequest).
 var stockModifiers sync.Map // *core.Record -> stockModifier
 
-// onProductUpdateRequest notes the stock modifiers of a records-API save.
+// onUnitUpdateRequest notes the stock modifiers of a records-API save.
 // PocketBase resolves "stock+": 1 against the record as it loaded it, before
 // the save's transaction (and between two reads of the record), so by the
-// time onProductUpdate runs the intended delta can no longer be told from
+// time onUnitUpdate runs the intended delta can no longer be told from
 // the record: it is taken from the request body here. A plain "stock": N
 // (alone or with modifiers) is an absolute set: the owner counted N units.
-func onProductUpdateRequest(e *core.RecordRequestEvent) error {
+func onUnitUpdateRequest(e *core.RecordRequestEvent) error {
 	var body map[string]any
 	if err := e.BindBody(&body); err != nil {
 		return e.BadRequestError("Failed to read the submitted data.", err)
@@ -90,7 +106,7 @@ func onProductUpdateRequest(e *core.RecordRequestEvent) error {
 	t, okTake := modifierValue(take)
 	delta := a - t
 	if !okAdd || !okTake || delta != math.Trunc(delta) || math.Abs(delta) > math.MaxInt32 {
-		return e.BadRequestError("The product could not be saved.", validation.Errors{
+		return e.BadRequestError("The "+strings.TrimSuffix(e.Collection.Name, "s")+" could not be saved.", validation.Errors{
 			"stock": validation.NewError("stock_not_whole", "Stock changes must be whole numbers."),
 		})
 	}
@@ -114,23 +130,24 @@ func modifierValue(v any) (float64, bool) {
 	return 0, false
 }
 
-// onProductUpdate books every stock change in the ledger, against the stock
+// onUnitUpdate books every stock change in the ledger, against the stock
 // stored when the save happens: a modifier ("stock+", an order's
 // reservation) is applied to it as a delta; any other new value is an
 // absolute set, booked as its difference from the stored stock; a writer
 // that left stock as it loaded it (the owner renaming the product) leaves
 // the stored stock alone, so it cannot put back units reserved meanwhile.
-func onProductUpdate(e *core.RecordEvent) error {
+func onUnitUpdate(e *core.RecordEvent) error {
 	return txn.Run(&e.App, func(txApp core.App) error {
 		// Compare with the stock stored now, not with the record as it was
 		// loaded: an order may have reserved units since the owner opened it.
 		var current struct {
 			Stock int `db:"stock"`
 		}
-		err := txApp.DB().Select("stock").From("products").
+		table := e.Record.Collection().Name
+		err := txApp.DB().Select("stock").From(table).
 			Where(dbx.HashExp{"id": e.Record.Id}).One(&current)
 		if err != nil {
-			return fmt.Errorf("read stock of product %s: %w", e.Record.Id, err)
+			return fmt.Errorf("read stock of %s %s: %w", table, e.Record.Id, err)
 		}
 
 		m, ok := movementFrom(e.Context)
@@ -160,17 +177,19 @@ func onProductUpdate(e *core.RecordEvent) error {
 				m.reason = reasonRestock
 			}
 		}
-		return writeMovement(txApp, e.Record.Id, delta, m.reason, m.order, stock)
+		productID, variantID := unitOf(e.Record)
+		return writeMovement(txApp, productID, variantID, delta, m.reason, m.order, stock)
 	})
 }
 
-func writeMovement(txApp core.App, productID string, delta int, reason, orderID string, stockAfter int) error {
+func writeMovement(txApp core.App, productID, variantID string, delta int, reason, orderID string, stockAfter int) error {
 	col, err := txApp.FindCachedCollectionByNameOrId("stock_movements")
 	if err != nil {
 		return err
 	}
 	mv := core.NewRecord(col)
 	mv.Set("product", productID)
+	mv.Set("variant", variantID)
 	mv.Set("delta", delta)
 	mv.Set("reason", reason)
 	mv.Set("order", orderID)
@@ -186,7 +205,7 @@ func writeMovement(txApp core.App, productID string, delta int, reason, orderID 
 // *NotEnoughStockError and the caller's rollback undoes the earlier lines.
 func reserveLines(txApp core.App, orderID string, lines []shop.OrderLine) error {
 	for _, l := range lines {
-		if err := changeStock(txApp, l.Product, -l.Quantity, reasonReserve, orderID); err != nil {
+		if err := changeStock(txApp, l, -l.Quantity, reasonReserve, orderID); err != nil {
 			return err
 		}
 	}
@@ -196,39 +215,53 @@ func reserveLines(txApp core.App, orderID string, lines []shop.OrderLine) error 
 // releaseLines puts each line's quantity back into stock.
 func releaseLines(txApp core.App, orderID string, lines []shop.OrderLine) error {
 	for _, l := range lines {
-		if err := changeStock(txApp, l.Product, l.Quantity, reasonRelease, orderID); err != nil {
+		if err := changeStock(txApp, l, l.Quantity, reasonRelease, orderID); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// changeStock adds delta to a product's stock. It reads and writes within
-// txApp's transaction, which holds SQLite's only write connection, so no
-// other writer can take the same units in between: the check cannot go
-// stale and stock can never become negative.
-func changeStock(txApp core.App, productID string, delta int, reason, orderID string) error {
-	p, err := txApp.FindRecordById("products", productID)
+// changeStock adds delta to the stock of line l's unit: its variant's, or
+// for a simple product the product's. It reads and writes within txApp's
+// transaction, which holds SQLite's only write connection, so no other
+// writer can take the same units in between: the check cannot go stale and
+// stock can never become negative.
+func changeStock(txApp core.App, l shop.OrderLine, delta int, reason, orderID string) error {
+	collection, id := unitOfLine(l)
+	p, err := txApp.FindRecordById(collection, id)
 	if err != nil {
-		return fmt.Errorf("find product %s: %w", productID, err)
+		return fmt.Errorf("find %s %s: %w", collection, id, err)
 	}
 	stock := p.GetInt("stock")
 	if stock+delta < 0 {
-		return &NotEnoughStockError{Product: p.GetString("name"), Left: stock}
+		name := p.GetString("name")
+		if l.Variant != "" {
+			name = shop.SKUName(l.Name, p.GetString("title"))
+		}
+		return &NotEnoughStockError{Product: name, Left: stock}
 	}
 	p.Set("stock", stock+delta)
 	ctx := withMovement(context.Background(), reason, orderID)
 	if err := txApp.SaveNoValidateWithContext(ctx, p); err != nil {
-		return fmt.Errorf("save stock of product %s: %w", productID, err)
+		return fmt.Errorf("save stock of %s %s: %w", collection, id, err)
 	}
 	return nil
+}
+
+// unitOfLine names the record that holds the stock of order line l.
+func unitOfLine(l shop.OrderLine) (collection, id string) {
+	if l.Variant != "" {
+		return "variants", l.Variant
+	}
+	return "products", l.Product
 }
 
 // Restock puts an order's lines back into stock (a refund that returns the
 // items), each with a "restock" movement.
 func Restock(txApp core.App, orderID string, lines []shop.OrderLine) error {
 	for _, l := range lines {
-		if err := changeStock(txApp, l.Product, l.Quantity, reasonRestock, orderID); err != nil {
+		if err := changeStock(txApp, l, l.Quantity, reasonRestock, orderID); err != nil {
 			return err
 		}
 	}
@@ -238,12 +271,13 @@ func Restock(txApp core.App, orderID string, lines []shop.OrderLine) error {
 // StockAvailable reports whether every line could be reserved now.
 func StockAvailable(txApp core.App, lines []shop.OrderLine) (bool, error) {
 	for _, l := range lines {
-		p, err := txApp.FindRecordById("products", l.Product)
+		collection, id := unitOfLine(l)
+		p, err := txApp.FindRecordById(collection, id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return false, nil // deleted: it cannot be reserved
 		}
 		if err != nil {
-			return false, fmt.Errorf("find product %s: %w", l.Product, err)
+			return false, fmt.Errorf("find %s %s: %w", collection, id, err)
 		}
 		if p.GetInt("stock") < l.Quantity {
 			return false, nil

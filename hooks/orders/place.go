@@ -116,27 +116,34 @@ func (m *Manager) placeOp(p *placedOrder, clientID bool, req []shop.Line, s sett
 			return err
 		}
 
-		productsCol, err := app.FindCachedCollectionByNameOrId("products")
-		if err != nil {
-			return err
-		}
 		movements, err := app.FindCachedCollectionByNameOrId("stock_movements")
 		if err != nil {
 			return err
 		}
 		now := groupcommit.Now()
 		for _, l := range lines {
-			p, err := tx.UpdateReturning(productsCol,
-				"UPDATE {{products}} SET [[stock]] = [[stock]] - {:q}, [[updated]] = {:now} WHERE [[id]] = {:id} AND [[stock]] >= {:q}",
-				dbx.Params{"q": l.Quantity, "now": now, "id": l.Product})
+			// A variant line holds its stock on the variant, a simple
+			// product's on the product: the same conditional UPDATE.
+			unit, id := "products", l.Product
+			if l.Variant != "" {
+				unit, id = "variants", l.Variant
+			}
+			unitCol, err := app.FindCachedCollectionByNameOrId(unit)
+			if err != nil {
+				return err
+			}
+			p, err := tx.UpdateReturning(unitCol,
+				"UPDATE {{"+unit+"}} SET [[stock]] = [[stock]] - {:q}, [[updated]] = {:now} WHERE [[id]] = {:id} AND [[stock]] >= {:q}",
+				dbx.Params{"q": l.Quantity, "now": now, "id": id})
 			if err != nil {
 				return err
 			}
 			if p == nil {
-				return fmt.Errorf("reserve %d of product %s: the stock checked is gone", l.Quantity, l.Product)
+				return fmt.Errorf("reserve %d of %s %s: the stock checked is gone", l.Quantity, unit, id)
 			}
 			mv := core.NewRecord(movements)
 			mv.Set("product", l.Product)
+			mv.Set("variant", l.Variant)
 			mv.Set("delta", -l.Quantity)
 			mv.Set("reason", reasonReserve)
 			mv.Set("order", r.Id)
@@ -153,12 +160,13 @@ func (m *Manager) placeOp(p *placedOrder, clientID bool, req []shop.Line, s sett
 	}
 }
 
-// checkStock refuses lines that ask for more than products have left,
-// naming the first such product.
+// checkStock refuses lines that ask for more than their product or variant
+// has left, naming the first such product (and variant).
 func checkStock(lines []shop.OrderLine, products map[string]shop.Product) error {
 	for _, l := range lines {
-		if p := products[l.Product]; p.Stock < int64(l.Quantity) {
-			short := &NotEnoughStockError{Product: p.Name, Left: int(p.Stock)}
+		p := products[l.Product]
+		if left := shop.Available(l, p); left < int64(l.Quantity) {
+			short := &NotEnoughStockError{Product: shop.SKUName(p.Name, l.VariantTitle), Left: int(left)}
 			return shop.Invalid(orderRejected, shop.FieldErrors{"items": short.Error()})
 		}
 	}
@@ -212,7 +220,9 @@ func loadStock(tx *groupcommit.Tx, req []shop.Line) (map[string]shop.Product, er
 }
 
 // selectProducts reads the products req asks for with one plain SELECT
-// prepared by newQuery, keyed by id.
+// prepared by newQuery, keyed by id, each with whether it is sold by
+// variant, and the variants req names with a second one (only when it
+// names any).
 func selectProducts(newQuery func(string) *dbx.Query, req []shop.Line) (map[string]shop.Product, error) {
 	params := make(dbx.Params, len(req))
 	holders := make([]string, len(req))
@@ -229,15 +239,59 @@ func selectProducts(newQuery func(string) *dbx.Query, req []shop.Line) (map[stri
 		Stock  int64  `db:"stock"`
 		Active bool   `db:"active"`
 		Max    int    `db:"max_per_order"`
+		ByVar  bool   `db:"has_variants"`
 	}
-	err := newQuery("SELECT [[id]], [[name]], [[sku]], [[price_cents]], [[stock]], [[active]], [[max_per_order]] FROM {{products}} WHERE [[id]] IN (" +
-		strings.Join(holders, ", ") + ")").Bind(params).All(&rows)
+	err := newQuery("SELECT [[id]], [[name]], [[sku]], [[price_cents]], [[stock]], [[active]], [[max_per_order]], " +
+		"EXISTS (SELECT 1 FROM {{variants}} v WHERE v.[[product]] = p.[[id]] AND v.[[active]] = TRUE) AS [[has_variants]] " +
+		"FROM {{products}} p WHERE [[id]] IN (" + strings.Join(holders, ", ") + ")").Bind(params).All(&rows)
 	if err != nil {
 		return nil, fmt.Errorf("load products: %w", err)
 	}
+	variants, err := selectVariants(newQuery, req)
+	if err != nil {
+		return nil, err
+	}
 	products := make(map[string]shop.Product, len(rows))
 	for _, r := range rows {
-		products[r.ID] = shop.Product{ID: r.ID, Name: r.Name, SKU: r.SKU, UnitPriceCents: r.Price, Stock: r.Stock, Active: r.Active, MaxPerOrder: r.Max}
+		products[r.ID] = shop.Product{ID: r.ID, Name: r.Name, SKU: r.SKU, UnitPriceCents: r.Price, Stock: r.Stock, Active: r.Active, MaxPerOrder: r.Max,
+			HasVariants: r.ByVar, Variants: variants}
 	}
 	return products, nil
+}
+
+// selectVariants reads the variants req names, keyed by id; nil when it
+// names none.
+func selectVariants(newQuery func(string) *dbx.Query, req []shop.Line) (map[string]shop.Variant, error) {
+	params := dbx.Params{}
+	var holders []string
+	for i, l := range req {
+		if l.Variant == "" {
+			continue
+		}
+		name := "v" + strconv.Itoa(i)
+		params[name] = l.Variant
+		holders = append(holders, "{:"+name+"}")
+	}
+	if len(holders) == 0 {
+		return nil, nil
+	}
+	var rows []struct {
+		ID      string `db:"id"`
+		Product string `db:"product"`
+		Title   string `db:"title"`
+		SKU     string `db:"sku"`
+		Price   int64  `db:"price_cents"`
+		Stock   int64  `db:"stock"`
+		Active  bool   `db:"active"`
+	}
+	err := newQuery("SELECT [[id]], [[product]], [[title]], [[sku]], [[price_cents]], [[stock]], [[active]] FROM {{variants}} WHERE [[id]] IN (" +
+		strings.Join(holders, ", ") + ")").Bind(params).All(&rows)
+	if err != nil {
+		return nil, fmt.Errorf("load variants: %w", err)
+	}
+	variants := make(map[string]shop.Variant, len(rows))
+	for _, r := range rows {
+		variants[r.ID] = shop.Variant{ID: r.ID, Product: r.Product, Title: r.Title, SKU: r.SKU, UnitPriceCents: r.Price, Stock: r.Stock, Active: r.Active}
+	}
+	return variants, nil
 }

@@ -144,6 +144,22 @@ func CreateProduct(tb testing.TB, app core.App, slug string, priceCents, stock i
 	return p
 }
 
+// CreateVariant saves an active variant of product with the given options
+// (its product's options must allow them), price (0 = the product's) and
+// stock.
+func CreateVariant(tb testing.TB, app core.App, productID string, options map[string]string, priceCents, stock int) *core.Record {
+	tb.Helper()
+	v := core.NewRecord(mustCollection(tb, app, "variants"))
+	v.Load(map[string]any{
+		"product": productID, "options": options, "price_cents": priceCents, "stock": stock,
+		"active": true, "low_stock_threshold": 2,
+	})
+	if err := app.Save(v); err != nil {
+		tb.Fatalf("create variant %v of %s: %v", options, productID, err)
+	}
+	return v
+}
+
 // CreateUser saves a customer and returns it with an auth token.
 func CreateUser(tb testing.TB, app core.App, email string) (*core.Record, string) {
 	tb.Helper()
