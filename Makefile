@@ -47,6 +47,7 @@ vet:
 
 fuzz:
 	$(GOTEST) ./internal/shop -run '^$$' -fuzz FuzzParseOrderInput -fuzztime $(FUZZTIME)
+	$(GOTEST) ./internal/shop -run '^$$' -fuzz FuzzPrice -fuzztime $(FUZZTIME)
 
 # The quick loop: unit and API tests (go test -short skips the tests that run
 # the built binary and the fault suite; no browsers). Results of unchanged

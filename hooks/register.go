@@ -6,6 +6,7 @@
 //	payments   outbox          Stripe checkout, webhook, refunds | emails
 //	orders     storefront      orders + stock | public settings, body limits
 //	catalog                    products' options, variants, categories
+//	pricing                    codes, tax and shipping rates of an order
 //	settings   httperr   txn   shop settings | errors → HTTP | transactions
 //
 // main.go and the tests call the same Register, so tests exercise exactly
@@ -20,6 +21,7 @@ import (
 	"pocketshop/hooks/orders"
 	"pocketshop/hooks/outbox"
 	"pocketshop/hooks/payments"
+	"pocketshop/hooks/pricing"
 	"pocketshop/hooks/settings"
 	"pocketshop/hooks/storefront"
 	"pocketshop/internal/groupcommit"
@@ -91,6 +93,7 @@ func Register(app core.App, deps Deps) {
 
 	settings.BindCache(app)
 	catalog.New(app).Bind()
+	pricing.Bind(app)
 	c.orders.Bind()
 	c.payments.Bind() // after the orders: its order update request hook runs after theirs
 	app.OnServe().BindFunc(func(se *core.ServeEvent) error {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"pocketshop/hooks/httperr"
+	"pocketshop/hooks/pricing"
 	"pocketshop/hooks/settings"
 	"pocketshop/hooks/txn"
 	"pocketshop/internal/groupcommit"
@@ -198,6 +199,13 @@ func (m *Manager) onOrderCreateRequest(e *core.RecordRequestEvent) error {
 	if err := checkStock(lines, products); err != nil {
 		return httperr.Response(err)
 	}
+	priced, fieldErrs, err := pricing.Prepare(pricing.AppQuery(e.App), lines, pricingInput(in, s, now))
+	if err != nil {
+		return httperr.Response(err)
+	}
+	if fieldErrs != nil {
+		return httperr.Response(shop.Invalid(orderRejected, fieldErrs))
+	}
 
 	// PocketBase lets a client choose a new record's id; its save would
 	// validate it, the writer's plain INSERT does not.
@@ -212,7 +220,7 @@ func (m *Manager) onOrderCreateRequest(e *core.RecordRequestEvent) error {
 	if e.HasSuperuserAuth() {
 		actor = shop.ActorAdmin
 	}
-	placed, err := m.preparePlaced(e.App, r, lines, s, actor)
+	placed, err := m.preparePlaced(e.App, r, priced, actor)
 	if err != nil {
 		return httperr.Response(err)
 	}
@@ -340,6 +348,17 @@ func (m *Manager) onOrderUpdate(e *core.RecordEvent) error {
 			}
 			return err
 		}
+		// A cancelled or expired order gives its code's use back; one
+		// that stands again (a late payment) takes it again.
+		if code := e.Record.GetString("discount_code"); code != "" && pricing.HoldsUse(from) != pricing.HoldsUse(to) {
+			delta := 1
+			if !pricing.HoldsUse(to) {
+				delta = -1
+			}
+			if err := pricing.ChangeUses(pricing.AppQuery(txApp), code, delta); err != nil {
+				return err
+			}
+		}
 
 		if err := e.Next(); err != nil {
 			return err
@@ -371,6 +390,11 @@ func (m *Manager) onOrderDelete(e *core.RecordEvent) error {
 			}
 			if err := releaseLines(txApp, "", lines); err != nil {
 				return err
+			}
+			if code := e.Record.GetString("discount_code"); code != "" {
+				if err := pricing.ChangeUses(pricing.AppQuery(txApp), code, -1); err != nil {
+					return err
+				}
 			}
 		}
 		return e.Next()

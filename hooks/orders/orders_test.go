@@ -244,8 +244,8 @@ func TestOrderCreate(t *testing.T) {
 		"shipping_address": map[string]any{"name": "Ann", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"},
 	})
 	wantItems := []any{
-		map[string]any{"product": mugID, "name": "Enamel Mug", "sku": "MUG-1", "unit_price_cents": 1500.0, "quantity": 2.0, "line_total_cents": 3000.0},
-		map[string]any{"product": toteID, "name": "Canvas Tote", "sku": "", "unit_price_cents": 2400.0, "quantity": 1.0, "line_total_cents": 2400.0},
+		map[string]any{"product": mugID, "name": "Enamel Mug", "sku": "MUG-1", "unit_price_cents": 1500.0, "quantity": 2.0, "line_total_cents": 3000.0, "discount_cents": 0.0, "tax_cents": 0.0},
+		map[string]any{"product": toteID, "name": "Canvas Tote", "sku": "", "unit_price_cents": 2400.0, "quantity": 1.0, "line_total_cents": 2400.0, "discount_cents": 0.0, "tax_cents": 0.0},
 	}
 	expect(t, guest, map[string]any{
 		"number": 1001.0, "status": "pending", "email": "ann@example.com", "customer": "",
@@ -460,7 +460,8 @@ func TestOrderCreateRefusesEveryServerField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := map[string]bool{"email": true, "items": true, "payment_method": true, "shipping_address": true, "note": true}
+	client := map[string]bool{"email": true, "items": true, "payment_method": true, "shipping_address": true, "note": true,
+		"discount_code": true, "shipping_rate": true}
 	samples := map[string]any{
 		core.FieldTypeText: "x", core.FieldTypeNumber: 7, core.FieldTypeBool: true, core.FieldTypeEmail: "x@example.com",
 		core.FieldTypeDate: "2030-01-01 00:00:00.000Z", core.FieldTypeJSON: map[string]any{"a": 1},

@@ -5,7 +5,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"pocketshop/hooks/pricing"
 	"pocketshop/hooks/settings"
 	"pocketshop/internal/groupcommit"
 	"pocketshop/internal/shop"
@@ -36,15 +38,19 @@ type placedOrder struct {
 	lines  []shop.OrderLine
 	event  *core.Record
 	emails []*core.Record
+	// priced holds the pricing rules the request chose (code, shipping
+	// rate, tax) and the lines priced with them.
+	priced pricing.Result
 }
 
 // preparePlaced prices order r (client fields, status, token, currency and
-// reservation set) with lines and renders what it sends, for actor.
-func (m *Manager) preparePlaced(app core.App, r *core.Record, lines []shop.OrderLine, s settings.Settings, actor string) (*placedOrder, error) {
+// reservation set) as priced and renders what it sends, for actor.
+func (m *Manager) preparePlaced(app core.App, r *core.Record, priced pricing.Result, actor string) (*placedOrder, error) {
 	if r.Id == "" {
 		r.Id = core.GenerateDefaultRandomId()
 	}
-	setPriced(r, lines, shop.Quote(lines, s.ShippingRule()), numberPlaceholder)
+	lines := priced.Lines
+	setPriced(r, priced, numberPlaceholder)
 	ev, err := NewEvent(app, r.Id, "", shop.StatusPending, actor, "Order placed.", 0)
 	if err != nil {
 		return nil, err
@@ -53,20 +59,44 @@ func (m *Manager) preparePlaced(app core.App, r *core.Record, lines []shop.Order
 	if err != nil {
 		return nil, err
 	}
-	return &placedOrder{order: r, lines: lines, event: ev, emails: emails}, nil
+	return &placedOrder{order: r, lines: lines, event: ev, emails: emails, priced: priced}, nil
 }
 
-func setPriced(r *core.Record, lines []shop.OrderLine, totals shop.Totals, number int) {
+func setPriced(r *core.Record, priced pricing.Result, number int) {
+	totals := priced.Total
 	r.Set("number", number)
-	r.Set("items", lines)
+	r.Set("items", priced.Lines)
 	r.Set("subtotal_cents", totals.SubtotalCents)
 	r.Set("shipping_cents", totals.ShippingCents)
 	r.Set("total_cents", totals.TotalCents)
+	setPricingFields(r, priced)
+}
+
+// setPricingFields sets the order fields of the pricing rules.
+func setPricingFields(r *core.Record, priced pricing.Result) {
+	r.Set("discount_cents", priced.Total.DiscountCents)
+	r.Set("tax_cents", priced.Total.TaxCents)
+	taxLines := priced.Total.TaxLines
+	if taxLines == nil {
+		taxLines = []shop.TaxLine{}
+	}
+	r.Set("tax_lines", taxLines)
+	r.Set("discount_code", "")
+	if priced.Code != nil {
+		r.Set("discount_code", priced.Code.Code)
+	}
+	r.Set("shipping_rate", "")
+	r.Set("shipping_rate_name", "")
+	if priced.Rate != nil {
+		r.Set("shipping_rate", priced.Rate.ID)
+		r.Set("shipping_rate_name", priced.Rate.Name)
+	}
 }
 
 // placeOp writes the prepared order p: it re-reads and prices its requested
-// lines req, checks their stock, takes the next order number and writes the
-// order, each line's reservation with its ledger row, the order_events row
+// lines req, checks their stock and its discount code (validity, limits,
+// uses left), takes the next order number and writes the order, the code's
+// use, each line's reservation with its ledger row, the order_events row
 // and the emails. clientID says the client chose the order's id, which may
 // be taken.
 func (m *Manager) placeOp(p *placedOrder, clientID bool, req []shop.Line, s settings.Settings) groupcommit.Op {
@@ -96,24 +126,44 @@ func (m *Manager) placeOp(p *placedOrder, clientID bool, req []shop.Line, s sett
 		if err := checkStock(lines, products); err != nil {
 			return groupcommit.Refuse(err)
 		}
+		priced := p.priced
+		if code := priced.Code; code != nil {
+			// Checked again here, where no other order can take a use
+			// meanwhile: this is the check that counts.
+			c, msg, err := pricing.CheckCode(tx.Query, code.Code, lines, r.GetString("email"), m.now().UTC(), s.Currency)
+			if err != nil {
+				return err
+			}
+			if msg != "" {
+				return groupcommit.Refuse(shop.Invalid(orderRejected, shop.FieldErrors{"discount_code": msg}))
+			}
+			priced.Code, priced.Rules.Code = c, c
+		}
+		priced.Reprice(lines)
 		// Checked: from here on every write must succeed.
 		number, err := nextOrderNumber(tx.Query)
 		if err != nil {
 			return err
 		}
 		emails := p.emails
-		if slices.Equal(lines, p.lines) {
+		if slices.Equal(priced.Lines, p.lines) {
 			emails = withNumber(emails, number)
 			r.Set("number", number)
 		} else {
-			// The catalog changed since the request priced the order.
-			setPriced(r, lines, shop.Quote(lines, s.ShippingRule()), number)
+			// The catalog (or the code) changed since the request priced
+			// the order.
+			setPriced(r, priced, number)
 			if emails, err = m.RenderEventEmails(app, p.event, r); err != nil {
 				return err
 			}
 		}
 		if _, err := tx.Insert(r, false); err != nil {
 			return err
+		}
+		if priced.Code != nil {
+			if err := pricing.TakeUse(tx.Query, priced.Code.ID); err != nil {
+				return err
+			}
 		}
 
 		movements, err := app.FindCachedCollectionByNameOrId("stock_movements")
@@ -294,4 +344,12 @@ func selectVariants(newQuery func(string) *dbx.Query, req []shop.Line) (map[stri
 		variants[r.ID] = shop.Variant{ID: r.ID, Product: r.Product, Title: r.Title, SKU: r.SKU, UnitPriceCents: r.Price, Stock: r.Stock, Active: r.Active}
 	}
 	return variants, nil
+}
+
+// pricingInput is what pricing needs of order input in.
+func pricingInput(in shop.OrderInput, s settings.Settings, now time.Time) pricing.Input {
+	return pricing.Input{
+		Code: in.DiscountCode, ShippingRate: in.ShippingRate, Address: in.ShippingAddress,
+		Email: in.Email, Now: now, Settings: s,
+	}
 }

@@ -14,6 +14,7 @@ import (
 // Routes registers the order routes in the /api/shop group.
 func (m *Manager) Routes(g *router.RouterGroup[*core.RequestEvent]) {
 	g.POST("/orders/{id}/cancel", m.cancelOrder)
+	g.POST("/quote", m.quote)
 }
 
 // cancelOrder lets the order's customer (or a guest holding its token)

@@ -34,6 +34,8 @@ type Settings struct {
 	LatePaymentAction string
 	// RestockOnRefund puts a refunded order's items back into stock.
 	RestockOnRefund bool
+	// PricesIncludeTax: prices and shipping contain the tax (pricing rules).
+	PricesIncludeTax bool
 }
 
 // defaultSettings apply when the owner deleted the settings record.
@@ -138,6 +140,7 @@ func readSettings(app core.App) (Settings, error) {
 		ManualPaymentInstructions: r.GetString("manual_payment_instructions"),
 		LatePaymentAction:         r.GetString("late_payment_action"),
 		RestockOnRefund:           r.GetBool("restock_on_refund"),
+		PricesIncludeTax:          r.GetBool("prices_include_tax"),
 	}
 	if s.LatePaymentAction != shop.LatePaymentFlag {
 		s.LatePaymentAction = shop.LatePaymentRefund

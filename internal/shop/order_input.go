@@ -16,6 +16,7 @@ const (
 	MaxEmailLength = 254
 	maxProductID   = 64
 	maxAddressPart = 200
+	maxPricingRef  = 64 // a discount code or a shipping rate id
 )
 
 // Payment methods, as stored in orders.payment_method.
@@ -37,13 +38,13 @@ var ServerFields = []string{
 
 // ClientFields are the order fields a client writes on create; every other
 // field of orders is the server's.
-var ClientFields = []string{"email", "items", "payment_method", "shipping_address", "note"}
+var ClientFields = []string{"email", "items", "payment_method", "shipping_address", "note", "discount_code", "shipping_rate"}
 
 // ServerFieldMessage is the message for a server field a client sent.
 const ServerFieldMessage = "This field is set by the server and cannot be sent."
 
 // AddressFields are the keys of orders.shipping_address.
-var AddressFields = []string{"name", "line1", "line2", "city", "postal_code", "country"}
+var AddressFields = []string{"name", "line1", "line2", "city", "postal_code", "country", "region"}
 
 var requiredAddressFields = map[string]bool{"name": true, "line1": true, "city": true, "postal_code": true, "country": true}
 
@@ -62,6 +63,11 @@ type OrderInput struct {
 	PaymentMethod   string
 	ShippingAddress map[string]string // nil when none was given
 	Note            string
+	// DiscountCode and ShippingRate (a shipping_rates id) are the pricing
+	// rules' input, "" when not given; they are checked when the order is
+	// priced.
+	DiscountCode string
+	ShippingRate string
 }
 
 // FieldErrors maps a request field to a message for people. It is empty when
@@ -142,6 +148,21 @@ func ParseOrderInput(body map[string]any) (OrderInput, FieldErrors) {
 		}
 	default:
 		errs["note"] = "Must be a string."
+	}
+
+	for field, dst := range map[string]*string{"discount_code": &in.DiscountCode, "shipping_rate": &in.ShippingRate} {
+		switch v := body[field].(type) {
+		case nil:
+		case string:
+			v = strings.TrimSpace(v)
+			if len(v) > maxPricingRef {
+				errs[field] = fmt.Sprintf("Must be at most %d characters.", maxPricingRef)
+			} else {
+				*dst = v
+			}
+		default:
+			errs[field] = "Must be a string."
+		}
 	}
 
 	if len(errs) > 0 {
@@ -303,7 +324,7 @@ func parseAddress(raw any) (map[string]string, string) {
 	}
 	for k, v := range obj {
 		if !known[k] {
-			return nil, fmt.Sprintf("Unknown field %q; use name, line1, line2, city, postal_code, country.", truncate(k, 40))
+			return nil, fmt.Sprintf("Unknown field %q; use name, line1, line2, city, postal_code, country, region.", truncate(k, 40))
 		}
 		s, ok := v.(string)
 		if v != nil && !ok {
@@ -342,7 +363,12 @@ func IsEmptyValue(v any) bool {
 	case bool:
 		return !v
 	case []byte:
-		return len(v) == 0
+		// A JSON field's value as the records API read it from a form.
+		switch strings.TrimSpace(string(v)) {
+		case "", "null", `""`, "[]":
+			return true
+		}
+		return false
 	case []string:
 		return len(v) == 0
 	case []any:

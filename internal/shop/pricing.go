@@ -51,6 +51,10 @@ type OrderLine struct {
 	// first round's, byte for byte: a reader gets "" either way.
 	Variant      string `json:"variant,omitempty"`
 	VariantTitle string `json:"variant_title,omitempty"`
+	// DiscountCents is this line's share of the order's discount and
+	// TaxCents the tax on what is left of it (see Price).
+	DiscountCents int64 `json:"discount_cents"`
+	TaxCents      int64 `json:"tax_cents"`
 }
 
 // SKUName names a line's stock-keeping unit for people: the product's name,
@@ -69,11 +73,16 @@ type ShippingRule struct {
 	FreeOverCents int64
 }
 
-// Totals are an order's computed amounts.
+// Totals are an order's computed amounts. DiscountCents and TaxCents are
+// the sums of the lines' (plus the shipping's tax), and TaxLines sum to
+// TaxCents.
 type Totals struct {
 	SubtotalCents int64
+	DiscountCents int64
 	ShippingCents int64
+	TaxCents      int64
 	TotalCents    int64
+	TaxLines      []TaxLine
 }
 
 // PriceLines snapshots each product into an order line. products must hold
@@ -142,16 +151,9 @@ func Available(l OrderLine, p Product) int64 {
 	return p.Stock
 }
 
-// Quote adds up the lines and applies the shipping rule.
+// Quote adds up the lines and applies the shipping rule, with no pricing
+// rules (no code, no tax).
 func Quote(lines []OrderLine, rule ShippingRule) Totals {
-	var t Totals
-	for _, l := range lines {
-		t.SubtotalCents += l.LineTotalCents
-	}
-	t.ShippingCents = rule.FlatCents
-	if rule.FreeOverCents > 0 && t.SubtotalCents >= rule.FreeOverCents {
-		t.ShippingCents = 0
-	}
-	t.TotalCents = t.SubtotalCents + t.ShippingCents
+	_, t := Price(lines, Rules{Shipping: rule})
 	return t
 }

@@ -75,17 +75,17 @@ func TestQuote(t *testing.T) {
 		rule  shop.ShippingRule
 		want  shop.Totals
 	}{
-		{"flat", []shop.OrderLine{line(1000), line(250)}, shop.ShippingRule{FlatCents: 500}, shop.Totals{1250, 500, 1750}},
-		{"no threshold means never free", []shop.OrderLine{line(1_000_000)}, shop.ShippingRule{FlatCents: 500}, shop.Totals{1_000_000, 500, 1_000_500}},
-		{"one cent under the threshold", []shop.OrderLine{line(4999)}, shop.ShippingRule{FlatCents: 500, FreeOverCents: 5000}, shop.Totals{4999, 500, 5499}},
-		{"at the threshold is free", []shop.OrderLine{line(2500), line(2500)}, shop.ShippingRule{FlatCents: 500, FreeOverCents: 5000}, shop.Totals{5000, 0, 5000}},
-		{"over the threshold is free", []shop.OrderLine{line(5001)}, shop.ShippingRule{FlatCents: 500, FreeOverCents: 5000}, shop.Totals{5001, 0, 5001}},
-		{"free shipping everywhere", []shop.OrderLine{line(100)}, shop.ShippingRule{}, shop.Totals{100, 0, 100}},
-		{"free items still pay shipping", []shop.OrderLine{line(0)}, shop.ShippingRule{FlatCents: 500, FreeOverCents: 5000}, shop.Totals{0, 500, 500}},
-		{"no lines", nil, shop.ShippingRule{FlatCents: 300}, shop.Totals{0, 300, 300}},
+		{"flat", []shop.OrderLine{line(1000), line(250)}, shop.ShippingRule{FlatCents: 500}, shop.Totals{SubtotalCents: 1250, ShippingCents: 500, TotalCents: 1750}},
+		{"no threshold means never free", []shop.OrderLine{line(1_000_000)}, shop.ShippingRule{FlatCents: 500}, shop.Totals{SubtotalCents: 1_000_000, ShippingCents: 500, TotalCents: 1_000_500}},
+		{"one cent under the threshold", []shop.OrderLine{line(4999)}, shop.ShippingRule{FlatCents: 500, FreeOverCents: 5000}, shop.Totals{SubtotalCents: 4999, ShippingCents: 500, TotalCents: 5499}},
+		{"at the threshold is free", []shop.OrderLine{line(2500), line(2500)}, shop.ShippingRule{FlatCents: 500, FreeOverCents: 5000}, shop.Totals{SubtotalCents: 5000, ShippingCents: 0, TotalCents: 5000}},
+		{"over the threshold is free", []shop.OrderLine{line(5001)}, shop.ShippingRule{FlatCents: 500, FreeOverCents: 5000}, shop.Totals{SubtotalCents: 5001, ShippingCents: 0, TotalCents: 5001}},
+		{"free shipping everywhere", []shop.OrderLine{line(100)}, shop.ShippingRule{}, shop.Totals{SubtotalCents: 100, ShippingCents: 0, TotalCents: 100}},
+		{"free items still pay shipping", []shop.OrderLine{line(0)}, shop.ShippingRule{FlatCents: 500, FreeOverCents: 5000}, shop.Totals{SubtotalCents: 0, ShippingCents: 500, TotalCents: 500}},
+		{"no lines", nil, shop.ShippingRule{FlatCents: 300}, shop.Totals{SubtotalCents: 0, ShippingCents: 300, TotalCents: 300}},
 	}
 	for _, tt := range tests {
-		if got := shop.Quote(tt.lines, tt.rule); got != tt.want {
+		if got := shop.Quote(tt.lines, tt.rule); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s: Quote = %+v, want %+v", tt.name, got, tt.want)
 		}
 	}
