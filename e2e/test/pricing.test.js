@@ -162,6 +162,8 @@ test('the shipping rates offered follow the address\'s country, and so do tax an
   await waitRow(page, 'Shipping (EU Post)', '$9.00');
   await waitRow(page, 'VAT (19%)', '$9.50');
   await waitRow(page, 'Total', '$68.50');
+  const [scroll, width] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  assert.ok(scroll <= width, `the checkout is ${scroll}px wide on a ${width}px screen`);
   await shot(page, 'rates-germany-vat');
 
   // Nowhere to ship: the form says so.

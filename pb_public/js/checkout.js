@@ -149,12 +149,15 @@ function selectedRate() {
 // else subtotal and shipping worked out here (the flat rule, or the chosen
 // rate's price).
 function drawCartTotals(subtotal) {
+  const s = shopSettings();
   if (quote) {
     drawTotals(totals, quote, quote.currency);
+    if (!rates.length && quote.shipping_cents > 0 && s.free_shipping_over_cents > 0) {
+      totals.append(el('dd', { class: 'hint wide' }, `Free shipping from ${money(s.free_shipping_over_cents)}.`));
+    }
     totalsHint.textContent = 'The shop confirms these figures when you place the order.';
     return;
   }
-  const s = shopSettings();
   let shipping;
   let name = '';
   if (rates.length) {

@@ -44,9 +44,19 @@ async function main() {
     document.body.dataset.live = 'true';
     return;
   }
-  // The results are product records; the files API needs their collection.
-  const items = (result.items || []).map((p) => ({ collectionName: 'products', ...p }));
-  const rank = new Map(items.map((p, i) => [p.id, i]));
+  // The server ranks; the cards show the products as the records API has
+  // them (every field, the files' collection), in the server's order.
+  const found = (result.items || []).map((p) => p.id).filter((id) => typeof id === 'string');
+  const rank = new Map(found.map((id, i) => [id, i]));
+  let items = [];
+  if (found.length) {
+    const filter = found.map((id, i) => `id = {:id${i}}`).join(' || ');
+    try {
+      items = await pb.collection('products').getFullList({ filter: pb.filter(filter, Object.fromEntries(found.map((id, i) => [`id${i}`, id]))) });
+    } catch (err) {
+      notice(status, `The products could not be loaded: ${errorMessage(err)}`, 'error');
+    }
+  }
   const grid = new ProductGrid(list, status, {
     order: (a, b) => rank.get(a.id) - rank.get(b.id),
     adopt: false, // a product changed live stays out of the results unless it is in them
