@@ -188,20 +188,21 @@ let quoteSeq = 0;
 let quoteInFlight = Promise.resolve();
 
 // Asks the server for the cart's figures a moment after the last change.
+// An answer to an older request than the last one is dropped.
 function requestQuote({ now = false, fromApply = false } = {}) {
   clearTimeout(quoteTimer);
   quote = null;
+  const seq = ++quoteSeq;
   if (!quoteRoute) return Promise.resolve();
   return new Promise((resolve) => {
     quoteTimer = setTimeout(() => {
-      quoteInFlight = fetchQuote(fromApply).catch((err) => console.warn('quote failed', err));
+      quoteInFlight = fetchQuote(seq, fromApply).catch((err) => console.warn('quote failed', err));
       quoteInFlight.then(resolve);
     }, now ? 0 : 300);
   });
 }
 
-async function fetchQuote(fromApply) {
-  const seq = ++quoteSeq;
+async function fetchQuote(seq, fromApply) {
   const body = quoteBody();
   if (!body.items.length) return;
   let res;
@@ -232,10 +233,11 @@ function showCodeResult(refusal) {
   slot.textContent = refusal;
   if (refusal) codeInput.setAttribute('aria-invalid', 'true');
   else codeInput.removeAttribute('aria-invalid');
-  const code = codeInput.value.trim();
-  codeOk.textContent = !refusal && code && quote
-    ? quote.discount_cents > 0 ? `Code ${quote.discount_code || code} applied: ${money(-quote.discount_cents, quote.currency)}.` : `Code ${quote.discount_code || code} applied.`
-    : '';
+  // The quote names the code it applied (none when it was asked without one).
+  const applied = !refusal && codeInput.value.trim() && quote?.discount_code;
+  codeOk.textContent = !applied ? ''
+    : quote.discount_cents > 0 ? `Code ${quote.discount_code} applied: ${money(-quote.discount_cents, quote.currency)}.`
+      : `Code ${quote.discount_code} applied.`;
 }
 
 // Something the price depends on changed: draw again, ask again.
