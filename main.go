@@ -97,7 +97,7 @@ Set the data dir with --dir (default: pb_data beside the binary).`
 
 	seedCmd := &cobra.Command{
 		Use:   "seed",
-		Short: "Loads a small demo catalog (safe to run again); --sales N adds N days of demo sales",
+		Short: "Loads a small demo catalog and pricing rules (safe to run again); --sales N adds N days of demo sales",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := app.RunAllMigrations(); err != nil {
 				return fmt.Errorf("apply migrations: %w", err)
@@ -107,6 +107,10 @@ Set the data dir with --dir (default: pb_data beside the binary).`
 				return err
 			}
 			fmt.Printf("Seeded %d demo products.\n", n)
+			if n, err = hooks.SeedDemoPricing(app); err != nil {
+				return err
+			}
+			fmt.Printf("Seeded %d demo pricing rules (code WELCOME10, VAT for GB, two shipping rates).\n", n)
 			if days, _ := cmd.Flags().GetInt("sales"); days > 0 {
 				n, err := hooks.SeedDemoSales(app, time.Now(), days)
 				if err != nil {

@@ -195,7 +195,7 @@ func benchRun(ctx context.Context, cfg runConfig, shop, bare target, workDir str
 
 // profiled says which scenarios get a CPU profile: the ones that write.
 func profiled(scenario string) bool {
-	return scenario == "checkout" || scenario == "order" || scenario == "flow"
+	return scenario == "checkout" || scenario == "checkout-priced" || scenario == "order" || scenario == "flow"
 }
 
 func ratio(a, b float64) float64 {
@@ -222,6 +222,11 @@ func measure(ctx context.Context, t target, scenario string, sz size, sync strin
 	}
 	if err := seedOrders(srv.dbPath(), sz.Orders, products, rng); err != nil {
 		return nil, inv, "", fmt.Errorf("seed orders: %w", err)
+	}
+	if scenario == "checkout-priced" && t.Shop {
+		if err := seedPricing(srv.dbPath(), rng); err != nil {
+			return nil, inv, "", fmt.Errorf("seed pricing: %w", err)
+		}
 	}
 	var env []string
 	if scenario == "flow" && t.Shop {
@@ -255,7 +260,7 @@ func measure(ctx context.Context, t target, scenario string, sz size, sync strin
 	}
 	wd := newWorld(srv, products, maxConc)
 	wd.probeWebhook(ctx)
-	fn := map[string]op{"browse": wd.browse, "browse-total": wd.browseTotal, "checkout": wd.checkoutBare}[scenario]
+	fn := map[string]op{"browse": wd.browse, "browse-total": wd.browseTotal, "checkout": wd.checkoutBare, "checkout-priced": wd.checkoutBare}[scenario]
 	if scenario == "order" || scenario == "flow" {
 		fn = wd.checkoutBare // bare PocketBase's baseline: the same write, without the shop's work
 	}
@@ -263,6 +268,8 @@ func measure(ctx context.Context, t target, scenario string, sz size, sync strin
 		switch scenario {
 		case "checkout":
 			fn = wd.checkoutShop
+		case "checkout-priced":
+			fn = wd.checkoutPricedShop
 		case "order":
 			fn = wd.orderShop
 		case "flow":
@@ -301,7 +308,7 @@ func measure(ctx context.Context, t target, scenario string, sz size, sync strin
 		}
 		r := row{Scenario: scenario, Target: t.Name, Size: sz, Sync: sync, Concurrency: conc, loadResult: res,
 			PeakRSS: srv.peakRSS(), DataDir: dirSize(dir)}
-		if (scenario == "checkout" || scenario == "flow") && t.Shop && !wd.webhook {
+		if (scenario == "checkout" || scenario == "checkout-priced" || scenario == "flow") && t.Shop && !wd.webhook {
 			r.Note = "webhook: not available"
 		}
 		if profDone != nil {

@@ -58,15 +58,34 @@ func checkInvariants(dbPath string, seen *observed, webhookAvailable bool) []che
 		}
 	}
 
-	bad, err := column(db, `SELECT id || ' has ' || stock FROM products WHERE stock < 0`)
+	// The ledger invariant holds per stock-keeping unit: every variant, and
+	// every product for the movements without a variant (a product sold by
+	// variant keeps its own stock aside). A shop from before variants
+	// (an A/B run against an older build) has products only.
+	perSKU := hasColumn(db, "stock_movements", "variant")
+	negative := `SELECT id || ' has ' || stock FROM products WHERE stock < 0`
+	ledger := `SELECT p.id || ': stock ' || p.stock || ', ledger ' || COALESCE(m.s, 0)
+		FROM products p LEFT JOIN (SELECT product, SUM(delta) AS s FROM stock_movements GROUP BY product) m ON m.product = p.id
+		WHERE p.stock != COALESCE(m.s, 0)`
+	units := `SELECT COUNT(*) || ' products' FROM products`
+	if perSKU {
+		negative += ` UNION ALL SELECT 'variant ' || id || ' has ' || stock FROM variants WHERE stock < 0`
+		ledger = `SELECT p.id || ': stock ' || p.stock || ', ledger ' || COALESCE(m.s, 0)
+			FROM products p LEFT JOIN (SELECT product, SUM(delta) AS s FROM stock_movements WHERE variant = '' GROUP BY product) m ON m.product = p.id
+			WHERE p.stock != COALESCE(m.s, 0)
+			UNION ALL
+			SELECT 'variant ' || v.id || ': stock ' || v.stock || ', ledger ' || COALESCE(m.s, 0)
+			FROM variants v LEFT JOIN (SELECT variant, SUM(delta) AS s FROM stock_movements WHERE variant != '' GROUP BY variant) m ON m.variant = v.id
+			WHERE v.stock != COALESCE(m.s, 0)`
+		units = `SELECT (SELECT COUNT(*) FROM products) || ' products, ' || (SELECT COUNT(*) FROM variants) || ' variants'`
+	}
+	bad, err := column(db, negative)
 	add("no negative stock", bad, err, "")
 
-	bad, err = column(db, `SELECT p.id || ': stock ' || p.stock || ', ledger ' || COALESCE(m.s, 0)
-		FROM products p LEFT JOIN (SELECT product, SUM(delta) AS s FROM stock_movements GROUP BY product) m ON m.product = p.id
-		WHERE p.stock != COALESCE(m.s, 0)`)
-	var products int
-	_ = db.QueryRow(`SELECT COUNT(*) FROM products`).Scan(&products)
-	add("stock == start + ledger", bad, err, fmt.Sprintf("%d products", products))
+	bad, err = column(db, ledger)
+	var counted string
+	_ = db.QueryRow(units).Scan(&counted)
+	add("stock == start + ledger, per SKU", bad, err, counted)
 
 	seen.mu.Lock()
 	defer seen.mu.Unlock()
@@ -131,6 +150,13 @@ func checkReceipts(db *sql.DB) check {
 		return check{name, fail, summarize(bad)}
 	}
 	return check{name, pass, fmt.Sprintf("%d paid orders", paid)}
+}
+
+// hasColumn reports whether table has column.
+func hasColumn(db *sql.DB, table, column string) bool {
+	var n int
+	err := db.QueryRow(`SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?`, table, column).Scan(&n)
+	return err == nil && n > 0
 }
 
 func column(db *sql.DB, query string, args ...any) ([]string, error) {

@@ -45,7 +45,7 @@ func run(args []string) error {
 
 	conc := fs.String("c", "1,8,32,128", "run: concurrency levels (clients) of the closed loop; empty for none")
 	rates := fs.String("rate", "", "run: offered rates (ops/s) of an open loop, after the closed loop's rows, e.g. 400")
-	scenarios := fs.String("scenarios", "checkout,browse", "run: scenarios: checkout (order + webhook), order (create only), "+
+	scenarios := fs.String("scenarios", "checkout,browse", "run: scenarios: checkout (order + webhook), checkout-priced (the same with a discount code and a tax rate), order (create only), "+
 		"flow (order + pay route at stripe-mock + webhook), browse (no total count), browse-total (with it)")
 	sizes := fs.String("sizes", "100,10000,100000,100/100000", "run: data sets, as products or products/existing orders")
 	before := fs.String("before", "", "run: also measure pocketshop built from this git ref (e.g. main) as target \"before\", interleaved with the current one")

@@ -97,14 +97,18 @@ type placedOrder struct {
 	Currency   string `json:"currency"`
 }
 
-// placeOrder creates an order as a guest through the records API.
-func (w *world) placeOrder(ctx context.Context, rng *rand.Rand, lines []map[string]any) (placedOrder, string) {
+// placeOrder creates an order as a guest through the records API; extra
+// fields (a discount code) are added to the body.
+func (w *world) placeOrder(ctx context.Context, rng *rand.Rand, lines []map[string]any, extra ...string) (placedOrder, string) {
 	var o placedOrder
 	body := map[string]any{
 		"email":            fmt.Sprintf("customer%d@example.com", rng.IntN(1_000_000)),
 		"items":            lines,
 		"payment_method":   "stripe",
 		"shipping_address": shippingAddress,
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		body[extra[i]] = extra[i+1]
 	}
 	st, raw, err := w.c.do(ctx, http.MethodPost, "/api/collections/orders/records", "", body, &o)
 	if kind := errKind("order", st, raw, err); kind != "" {
@@ -123,6 +127,17 @@ func (w *world) checkoutShop(ctx context.Context, rng *rand.Rand) string {
 	}
 	ev := sessionCompleted(o, rng)
 	return w.deliver(ctx, ev)
+}
+
+// checkoutPricedShop is checkoutShop with the pricing rules at work: the
+// order carries a percent code (checked, counted and allocated in the
+// writer) and a tax rate applies to its address (see seedPricing).
+func (w *world) checkoutPricedShop(ctx context.Context, rng *rand.Rand) string {
+	o, kind := w.placeOrder(ctx, rng, w.pickLines(rng), "discount_code", benchCode)
+	if kind != "" || !w.webhook {
+		return kind
+	}
+	return w.deliver(ctx, sessionCompleted(o, rng))
 }
 
 // orderShop places an order and nothing else: the order create alone.

@@ -151,3 +151,29 @@ func seedOrders(dbPath string, n int, products []string, rng *rand.Rand) error {
 	}
 	return tx.Commit()
 }
+
+// benchCode is the discount code of the checkout-priced scenario.
+const benchCode = "BENCH10"
+
+// seedPricing gives the shop (stopped) the pricing rules of the
+// checkout-priced scenario: a 10% code with a use limit and a per-email
+// limit (so that both counts run in the writer, neither reached) and a 20%
+// tax rate for every country, applied to shipping too.
+func seedPricing(dbPath string, rng *rand.Rand) error {
+	db, err := openDB(dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	now := pbTime(time.Now())
+	if _, err := db.Exec(`INSERT INTO discount_codes (id, code, kind, value, min_subtotal_cents, starts_at, ends_at,
+			max_uses, max_uses_per_email, used_count, active, products, created, updated)
+		VALUES (?, ?, 'percent', 10, 0, '', '', 1000000000, 5, 0, 1, '[]', ?, ?)`, newID(rng), benchCode, now, now); err != nil {
+		return fmt.Errorf("insert discount code: %w", err)
+	}
+	if _, err := db.Exec(`INSERT INTO tax_rates (id, name, country, region, rate_bp, applies_to_shipping, created, updated)
+		VALUES (?, 'VAT', '*', '', 2000, 1, ?, ?)`, newID(rng), now, now); err != nil {
+		return fmt.Errorf("insert tax rate: %w", err)
+	}
+	return nil
+}

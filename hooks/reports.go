@@ -257,23 +257,11 @@ func (r *reports) getSales(e *core.RequestEvent) error {
 }
 
 // orderAmountColumns returns the SQL of the discount and tax amounts of an
-// order (alias o): the columns once the orders collection has them (the
-// pricing rules add discount_cents and tax_cents), 0 until then. When they
-// land, idx_orders_paid_report should gain them too, or the daily sums read
-// the order rows.
-func orderAmountColumns(app core.App) (discount, tax string) {
-	discount, tax = "0", "0"
-	orders, err := app.FindCachedCollectionByNameOrId("orders")
-	if err != nil {
-		return discount, tax
-	}
-	if f := orders.Fields.GetByName("discount_cents"); f != nil && f.Type() == core.FieldTypeNumber {
-		discount = "o.[[discount_cents]]"
-	}
-	if f := orders.Fields.GetByName("tax_cents"); f != nil && f.Type() == core.FieldTypeNumber {
-		tax = "o.[[tax_cents]]"
-	}
-	return discount, tax
+// order (alias o): the pricing rules' orders.discount_cents and tax_cents
+// (1764422000_pricing.go), which idx_orders_paid_report covers
+// (1764422100_pricing_reports.go).
+func orderAmountColumns(core.App) (discount, tax string) {
+	return "o.[[discount_cents]]", "o.[[tax_cents]]"
 }
 
 // paidInRange is the WHERE clause of the orders (alias o) paid in

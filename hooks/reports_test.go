@@ -122,17 +122,9 @@ func reportShop(headers map[string]string, who string, setup ...func(testing.TB,
 	})
 }
 
-// withPricingFields gives orders the discount and tax amounts the pricing
-// rules add, as their migration will, and fills them in.
+// withPricingFields stores an order with the discount and tax amounts of
+// the pricing rules (1764422000_pricing.go).
 func withPricingFields(tb testing.TB, app *tests.TestApp) {
-	col, err := app.FindCollectionByNameOrId("orders")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	col.Fields.Add(&core.NumberField{Name: "discount_cents", OnlyInt: true}, &core.NumberField{Name: "tax_cents", OnlyInt: true})
-	if err := app.Save(col); err != nil {
-		tb.Fatal(err)
-	}
 	saveReportOrders(tb, app, []reportOrder{{number: 2001, status: "paid", paidAt: "2026-03-10T15:00:00Z",
 		lines:    []map[string]any{mugLine(2)},
 		shipping: 500, extra: map[string]any{"discount_cents": 300, "tax_cents": 270, "total_cents": 3470}}})

@@ -50,3 +50,48 @@ func SeedDemoCatalog(app core.App) (int, error) {
 	})
 	return added, err
 }
+
+// demoPricing are the demo pricing rules, keyed by collection, each matched
+// by its first field when seeding again: a 10% code, a VAT rate and two
+// shipping rates that never cover the same country (an address needs no
+// choice of rate).
+var demoPricing = []struct {
+	collection, key string
+	data            map[string]any
+}{
+	{"discount_codes", "code", map[string]any{"code": "WELCOME10", "kind": "percent", "value": 10, "active": true}},
+	{"tax_rates", "name", map[string]any{"name": "VAT", "country": "GB", "rate_bp": 2000, "applies_to_shipping": true}},
+	{"shipping_rates", "name", map[string]any{"name": "Domestic", "countries": []string{"US"}, "price_cents": 500,
+		"free_over_cents": 5000, "active": true, "position": 1}},
+	{"shipping_rates", "name", map[string]any{"name": "International", "countries": []string{"CA", "GB", "IE", "DE", "FR", "NL", "ES", "IT", "AU"},
+		"price_cents": 1500, "active": true, "position": 2}},
+}
+
+// SeedDemoPricing adds the demo pricing rules that are not there yet and
+// returns how many it added.
+func SeedDemoPricing(app core.App) (int, error) {
+	added := 0
+	err := app.RunInTransaction(func(txApp core.App) error {
+		for _, d := range demoPricing {
+			col, err := txApp.FindCollectionByNameOrId(d.collection)
+			if err != nil {
+				return fmt.Errorf("seed: %w", err)
+			}
+			exists, err := txApp.CountRecords(col, dbx.HashExp{d.key: d.data[d.key]})
+			if err != nil {
+				return err
+			}
+			if exists > 0 {
+				continue
+			}
+			r := core.NewRecord(col)
+			r.Load(d.data)
+			if err := txApp.Save(r); err != nil {
+				return fmt.Errorf("seed %s %v: %w", d.collection, d.data[d.key], err)
+			}
+			added++
+		}
+		return nil
+	})
+	return added, err
+}

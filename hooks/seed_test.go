@@ -30,4 +30,11 @@ func TestSeedIsIdempotent(t *testing.T) {
 		t.Fatalf("active products: %d %v", active, err)
 	}
 	shoptest.CheckLedger(t, app)
+
+	if n, err := hooks.SeedDemoPricing(app); err != nil || n != 4 {
+		t.Fatalf("first pricing seed: %d %v", n, err)
+	}
+	if n, err := hooks.SeedDemoPricing(app); err != nil || n != 0 {
+		t.Fatalf("second pricing seed: %d %v", n, err)
+	}
 }

@@ -279,7 +279,8 @@ func isStatusConflict(err error) bool {
 	return shop.ErrorCode(err) == shop.ECONFLICT
 }
 
-// lowProduct is a product at or below its low-stock threshold.
+// lowProduct is a simple product or a variant at or below its low-stock
+// threshold; a variant's Name is "Product (Variant title)".
 type lowProduct struct {
 	ID        string `db:"id"`
 	Name      string `db:"name"`
@@ -294,8 +295,8 @@ type lowProduct struct {
 // salesDays is salesWindow in days.
 const salesDays = int(salesWindow / (24 * time.Hour))
 
-// lowStockDigest emails the owner one list of every active product at or
-// below its threshold, once per day in the shop's time zone. Nothing is sent
+// lowStockDigest emails the owner one list of every active product (or
+// variant) at or below its threshold, once per day in the shop's time zone. Nothing is sent
 // when nothing is low.
 func (m *Manager) lowStockDigest(ctx context.Context) (int, string, error) {
 	s, err := settings.Load(m.app)
@@ -306,6 +307,9 @@ func (m *Manager) lowStockDigest(ctx context.Context) (int, string, error) {
 	since, _ := types.ParseDateTime(now.Add(-salesWindow))
 	until, _ := types.ParseDateTime(now)
 
+	// One row per stock-keeping unit: each active variant of an active
+	// product, and each active product sold without variants (a product
+	// sold by variant keeps no stock of its own).
 	var low []lowProduct
 	err = m.app.DB().NewQuery(`
 		SELECT p.id, p.name, p.sku, p.stock, p.low_stock_threshold, COALESCE(sales.sold, 0) AS sold
@@ -315,11 +319,26 @@ func (m *Manager) lowStockDigest(ctx context.Context) (int, string, error) {
 			FROM {{stock_movements}} sm
 			JOIN {{orders}} o ON o.id = sm.[[order]]
 			WHERE sm.reason = 'reserve' AND sm.created >= {:since} AND sm.created <= {:until}
-				AND o.status NOT IN ('cancelled', 'expired')
+				AND o.status NOT IN ('cancelled', 'expired') AND sm.variant = ''
 			GROUP BY sm.product
 		) sales ON sales.product = p.id
 		WHERE p.active = TRUE AND p.stock <= p.low_stock_threshold
-		ORDER BY p.stock, p.name`).
+			AND NOT EXISTS (SELECT 1 FROM {{variants}} av WHERE av.product = p.id AND av.active = TRUE)
+		UNION ALL
+		SELECT v.id, p.name || ' (' || v.title || ')', CASE WHEN v.sku != '' THEN v.sku ELSE p.sku END,
+			v.stock, v.low_stock_threshold, COALESCE(vsales.sold, 0)
+		FROM {{variants}} v
+		JOIN {{products}} p ON p.id = v.product
+		LEFT JOIN (
+			SELECT sm.variant AS variant, SUM(-sm.delta) AS sold
+			FROM {{stock_movements}} sm
+			JOIN {{orders}} o ON o.id = sm.[[order]]
+			WHERE sm.reason = 'reserve' AND sm.created >= {:since} AND sm.created <= {:until}
+				AND o.status NOT IN ('cancelled', 'expired') AND sm.variant != ''
+			GROUP BY sm.variant
+		) vsales ON vsales.variant = v.id
+		WHERE p.active = TRUE AND v.active = TRUE AND v.stock <= v.low_stock_threshold
+		ORDER BY 4, 2`).
 		Bind(dbx.Params{"since": since.String(), "until": until.String()}).
 		All(&low)
 	if err != nil {

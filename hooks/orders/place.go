@@ -309,6 +309,14 @@ func selectProducts(newQuery func(string) *dbx.Query, req []shop.Line) (map[stri
 	return products, nil
 }
 
+// pricingInput is what pricing needs of order input in.
+func pricingInput(in shop.OrderInput, s settings.Settings, now time.Time) pricing.Input {
+	return pricing.Input{
+		Code: in.DiscountCode, ShippingRate: in.ShippingRate, Address: in.ShippingAddress,
+		Email: in.Email, Now: now, Settings: s,
+	}
+}
+
 // selectVariants reads the variants req names, keyed by id; nil when it
 // names none.
 func selectVariants(newQuery func(string) *dbx.Query, req []shop.Line) (map[string]shop.Variant, error) {
@@ -344,12 +352,4 @@ func selectVariants(newQuery func(string) *dbx.Query, req []shop.Line) (map[stri
 		variants[r.ID] = shop.Variant{ID: r.ID, Product: r.Product, Title: r.Title, SKU: r.SKU, UnitPriceCents: r.Price, Stock: r.Stock, Active: r.Active}
 	}
 	return variants, nil
-}
-
-// pricingInput is what pricing needs of order input in.
-func pricingInput(in shop.OrderInput, s settings.Settings, now time.Time) pricing.Input {
-	return pricing.Input{
-		Code: in.DiscountCode, ShippingRate: in.ShippingRate, Address: in.ShippingAddress,
-		Email: in.Email, Now: now, Settings: s,
-	}
 }

@@ -10,7 +10,6 @@ import (
 	"pocketshop/internal/mail"
 	"pocketshop/internal/shop"
 
-	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
 )
 
@@ -142,9 +141,9 @@ func renderOrderEmails(app core.App, ev, order *core.Record) ([]Email, error) {
 	return out, nil
 }
 
-// onStockMovement tells the owner when a product's stock crosses its low
-// stock threshold going down: once per crossing, however many orders follow
-// while it stays low.
+// onStockMovement tells the owner when a product's or variant's stock
+// crosses its low stock threshold going down: once per crossing, however
+// many orders follow while it stays low (orders.MovementCrossing decides).
 func (m *Manager) onStockMovement(e *core.RecordEvent) error {
 	if err := m.queueLowStock(e.App, e.Record); err != nil {
 		e.App.Logger().Error("Failed to queue low stock email", "movement", e.Record.Id, "error", err)
@@ -153,28 +152,9 @@ func (m *Manager) onStockMovement(e *core.RecordEvent) error {
 }
 
 func (m *Manager) queueLowStock(app core.App, mv *core.Record) error {
-	after := mv.GetInt("stock_after")
-	before := after - mv.GetInt("delta")
-	if before <= after {
-		return nil // stock went up: it cannot cross going down
-	}
-	// Every order line comes here: read the threshold alone, and the
-	// product only for a crossing.
-	var p struct {
-		Threshold int `db:"low_stock_threshold"`
-	}
-	err := app.DB().Select("low_stock_threshold").From("products").
-		Where(dbx.HashExp{"id": mv.GetString("product")}).One(&p)
-	if err != nil {
-		return fmt.Errorf("find product of stock movement %s: %w", mv.Id, err)
-	}
-	threshold := p.Threshold
-	if !(after <= threshold && threshold < before) {
-		return nil
-	}
-	product, err := app.FindRecordById("products", mv.GetString("product"))
-	if err != nil {
-		return fmt.Errorf("find product of stock movement %s: %w", mv.Id, err)
+	crossed, err := orders.MovementCrossing(app, mv)
+	if err != nil || !crossed.Low {
+		return err
 	}
 	s, err := settings.Load(app)
 	if err != nil {
@@ -186,12 +166,12 @@ func (m *Manager) queueLowStock(app core.App, mv *core.Record) error {
 	data := mail.Data{
 		ShopName: s.ShopName,
 		Product: mail.Product{
-			ID: product.Id, Name: product.GetString("name"), SKU: product.GetString("sku"),
-			Stock: after, Threshold: threshold,
+			ID: crossed.ProductID, Name: crossed.Name, Variant: crossed.VariantTitle, SKU: crossed.SKU,
+			Stock: crossed.Stock, Threshold: crossed.Threshold,
 		},
 		DashboardURL: settings.AppURL(app) + "/_/",
 	}
-	return m.queue(app, mail.KindLowStock, s.OwnerEmail, "low_stock:"+product.Id+":"+mv.Id, "", data)
+	return m.queue(app, mail.KindLowStock, s.OwnerEmail, "low_stock:"+crossed.ProductID+":"+mv.Id, "", data)
 }
 
 // queue renders an email and adds it to the outbox (once per dedupe key);
@@ -249,6 +229,10 @@ func orderEmailData(app core.App, order *core.Record, s settings.Settings) (mail
 	if err := order.UnmarshalJSONField("shipping_address", &addr); err != nil {
 		return mail.Data{}, fmt.Errorf("decode address of order %s: %w", order.Id, err)
 	}
+	var taxLines []shop.TaxLine
+	if err := order.UnmarshalJSONField("tax_lines", &taxLines); err != nil {
+		return mail.Data{}, fmt.Errorf("decode tax lines of order %s: %w", order.Id, err)
+	}
 	currency := order.GetString("currency")
 	if currency == "" {
 		currency = s.Currency
@@ -265,14 +249,19 @@ func orderEmailData(app core.App, order *core.Record, s settings.Settings) (mail
 				Name: addr["name"], Line1: addr["line1"], Line2: addr["line2"],
 				City: addr["city"], PostalCode: addr["postal_code"], Country: addr["country"],
 			},
-			Note:           order.GetString("note"),
-			Lines:          lines,
-			SubtotalCents:  int64(order.GetInt("subtotal_cents")),
-			ShippingCents:  int64(order.GetInt("shipping_cents")),
-			TotalCents:     int64(order.GetInt("total_cents")),
-			RefundedCents:  int64(order.GetInt("refunded_cents")),
-			Currency:       currency,
-			TrackingNumber: order.GetString("tracking_number"),
+			Note:             order.GetString("note"),
+			Lines:            lines,
+			SubtotalCents:    int64(order.GetInt("subtotal_cents")),
+			ShippingCents:    int64(order.GetInt("shipping_cents")),
+			TotalCents:       int64(order.GetInt("total_cents")),
+			RefundedCents:    int64(order.GetInt("refunded_cents")),
+			DiscountCode:     order.GetString("discount_code"),
+			DiscountCents:    int64(order.GetInt("discount_cents")),
+			ShippingRateName: order.GetString("shipping_rate_name"),
+			TaxCents:         int64(order.GetInt("tax_cents")),
+			TaxLines:         taxLines,
+			Currency:         currency,
+			TrackingNumber:   order.GetString("tracking_number"),
 			URL: base + "/order.html?id=" + url.QueryEscape(order.Id) +
 				"&token=" + url.QueryEscape(order.GetString("token")),
 		},

@@ -46,6 +46,10 @@ func (m *Manager) payOrder(e *core.RequestEvent) error {
 	if m.provider == nil {
 		return httperr.Response(shop.Errorf(shop.EUNAVAILABLE, "Payments are not configured."))
 	}
+	if order.GetInt("total_cents") == 0 {
+		// Stripe Checkout cannot take a payment of nothing (a 100% code).
+		return httperr.Response(shop.Errorf(shop.EINVALID, "This order has nothing to pay: the shop will confirm it."))
+	}
 
 	ctx, cancel := context.WithTimeout(e.Request.Context(), stripeTimeout)
 	defer cancel()
@@ -103,11 +107,12 @@ func (m *Manager) checkoutURL(ctx context.Context, app core.App, order *core.Rec
 		// concurrent calls get the same session from Stripe.
 		IdempotencyKey: fmt.Sprintf("pocketshop-checkout-%s-%s-%d", order.Id, prev, expiresAt.Unix()),
 	}
-	for _, l := range lines {
-		req.Lines = append(req.Lines, pay.LineItem{Name: l.Name, UnitAmount: l.UnitPriceCents, Quantity: int64(l.Quantity)})
+	charge, err := chargeLines(order, lines)
+	if err != nil {
+		return "", err
 	}
-	if shipping := order.GetInt("shipping_cents"); shipping > 0 {
-		req.Lines = append(req.Lines, pay.LineItem{Name: "Shipping", UnitAmount: int64(shipping), Quantity: 1})
+	for _, c := range charge {
+		req.Lines = append(req.Lines, pay.LineItem{Name: c.Name, UnitAmount: c.UnitAmountCents, Quantity: c.Quantity})
 	}
 	// Back to the order's page in the storefront, as the emails link it.
 	page := settings.AppURL(app) + "/order.html?" + url.Values{"id": {order.Id}, "token": {order.GetString("token")}}.Encode()
@@ -240,4 +245,24 @@ func (m *Manager) expireSession(sessionID, orderID string) {
 		m.app.Logger().Warn("Could not expire the checkout session of a closed order",
 			"order", orderID, "session", sessionID, "error", err.Error())
 	}
+}
+
+// chargeLines are the Checkout Session's line items of order: its stored
+// lines with their discounts, shipping and tax, adding up to exactly its
+// total_cents (shop.ChargeLines; README, "Pricing rules").
+func chargeLines(order *core.Record, lines []shop.OrderLine) ([]shop.ChargeLine, error) {
+	var taxLines []shop.TaxLine
+	if err := order.UnmarshalJSONField("tax_lines", &taxLines); err != nil {
+		return nil, fmt.Errorf("decode tax lines of order %s: %w", order.Id, err)
+	}
+	totals := shop.Totals{
+		SubtotalCents: int64(order.GetInt("subtotal_cents")), DiscountCents: int64(order.GetInt("discount_cents")),
+		ShippingCents: int64(order.GetInt("shipping_cents")), TaxCents: int64(order.GetInt("tax_cents")),
+		TotalCents: int64(order.GetInt("total_cents")), TaxLines: taxLines,
+	}
+	charge, err := shop.ChargeLines(lines, totals, order.GetString("shipping_rate_name"))
+	if err != nil {
+		return nil, fmt.Errorf("checkout of order %s: %w", order.Id, err)
+	}
+	return charge, nil
 }

@@ -345,3 +345,35 @@ func TestPricingRecordsValidation(t *testing.T) {
 		t.Errorf("a guest lists shipping rates: %d %s", res.Status, res.Raw)
 	}
 }
+
+// TestCodeOnAProductAppliesToItsVariants: a percent code restricted to a
+// product sold by variant discounts every variant of it, at each variant's
+// own price, and nothing else in the order.
+func TestCodeOnAProductAppliesToItsVariants(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	shirt := create(t, f.app, "products", map[string]any{"name": "T-shirt", "slug": "t-shirt", "price_cents": 2000, "active": true,
+		"options": []map[string]any{{"name": "Size", "values": []string{"M", "L"}}}})
+	m := shoptest.CreateVariant(t, f.app, shirt.Id, map[string]string{"Size": "M"}, 0, 5)
+	l := shoptest.CreateVariant(t, f.app, shirt.Id, map[string]string{"Size": "L"}, 2600, 5)
+	create(t, f.app, "discount_codes", map[string]any{"code": "SHIRTS", "kind": "percent", "value": 25, "active": true,
+		"products": []string{shirt.Id}})
+	o := shoptest.PlaceOrder(t, f.srv, "", f.order(map[string]any{"discount_code": "shirts", "items": []map[string]any{
+		{"product": shirt.Id, "variant": m.Id, "quantity": 1},
+		{"product": shirt.Id, "variant": l.Id, "quantity": 1},
+		{"product": f.mug, "quantity": 1},
+	}}))
+	// 25% of 2000 + 2600 = 1150: 500 and 650; the mug pays full price.
+	if o["discount_cents"] != 1150.0 {
+		t.Fatalf("discount %v, want 1150: %v", o["discount_cents"], o["items"])
+	}
+	items := o["items"].([]any)
+	for i, want := range []float64{500, 650, 0} {
+		if got := items[i].(map[string]any)["discount_cents"]; got != want {
+			t.Errorf("line %d discount %v, want %v", i+1, got, want)
+		}
+	}
+	if shoptest.VariantStock(t, f.app, m.Id) != 4 || shoptest.VariantStock(t, f.app, l.Id) != 4 {
+		t.Error("variant stock not reserved")
+	}
+}

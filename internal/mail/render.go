@@ -46,27 +46,42 @@ type Address struct {
 
 // Order is what the order emails show of an order.
 type Order struct {
-	ID             string
-	Number         int
-	Email          string
-	PaymentMethod  string // "stripe" or "manual"
-	Address        Address
-	Note           string
-	Lines          []shop.OrderLine
-	SubtotalCents  int64
-	ShippingCents  int64
-	TotalCents     int64
-	RefundedCents  int64
-	Currency       string
-	TrackingNumber string
+	ID            string
+	Number        int
+	Email         string
+	PaymentMethod string // "stripe" or "manual"
+	Address       Address
+	Note          string
+	Lines         []shop.OrderLine
+	SubtotalCents int64
+	ShippingCents int64
+	TotalCents    int64
+	RefundedCents int64
+	// The pricing rules: the code and its discount, the shipping rate's
+	// name, the tax (added to the total or contained in the prices).
+	DiscountCode     string
+	DiscountCents    int64
+	ShippingRateName string
+	TaxCents         int64
+	TaxLines         []shop.TaxLine
+	Currency         string
+	TrackingNumber   string
 	// URL is the order's page in the storefront (with the guest token).
 	URL string
 }
 
+// TaxIncluded reports whether the order's prices contain its tax (shown
+// as "Includes VAT"), rather than having it added to the total.
+func (o Order) TaxIncluded() bool {
+	return o.TaxCents > 0 && o.TotalCents == o.SubtotalCents-o.DiscountCents+o.ShippingCents
+}
+
 // Product is what the low stock email shows of a product.
 type Product struct {
-	ID        string
-	Name      string
+	ID   string
+	Name string
+	// Variant is the variant's title, for a variant's stock; else empty.
+	Variant   string
 	SKU       string
 	Stock     int
 	Threshold int
@@ -90,6 +105,11 @@ type Data struct {
 // Money formats an amount in the order's currency.
 func (d Data) Money(cents int64) string {
 	return shop.FormatCents(cents, d.Order.Currency)
+}
+
+// Rate formats a tax rate in basis points as a percentage ("20%").
+func (d Data) Rate(bp int64) string {
+	return shop.FormatRateBP(bp)
 }
 
 // Paragraph splits text the owner or a customer wrote into its lines, for

@@ -175,3 +175,41 @@ func TestRenderOwnerReports(t *testing.T) {
 		t.Errorf("summary subject %q", sum.Subject)
 	}
 }
+
+// TestRenderPricing: the receipt shows the code's discount, the shipping
+// rate and the tax: added on top, or contained in inclusive prices.
+func TestRenderPricing(t *testing.T) {
+	t.Parallel()
+	d := sampleData()
+	d.Order.Lines = []shop.OrderLine{{Name: "Mug", UnitPriceCents: 1500, Quantity: 2, LineTotalCents: 3000, DiscountCents: 300, TaxCents: 540}}
+	d.Order.SubtotalCents, d.Order.DiscountCode, d.Order.DiscountCents = 3000, "SAVE10", 300
+	d.Order.ShippingRateName, d.Order.ShippingCents = "Royal Mail", 495
+	d.Order.TaxCents, d.Order.TaxLines = 639, []shop.TaxLine{{Name: "VAT", RateBP: 2000, AmountCents: 639}}
+	d.Order.TotalCents = 3000 - 300 + 495 + 639
+
+	m, err := mail.Render(mail.KindOrderPaid, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"Discount (SAVE10): -€3.00", "Shipping (Royal Mail): €4.95", "VAT 20%: €6.39", "Total:    €38.34"} {
+		if !strings.Contains(m.Text, s) {
+			t.Errorf("text lacks %q:\n%s", s, m.Text)
+		}
+	}
+	for _, s := range []string{"Discount (SAVE10)</td><td align=\"right\">-€3.00", "VAT 20%</td><td align=\"right\">€6.39"} {
+		if !strings.Contains(m.HTML, s) {
+			t.Errorf("HTML lacks %q:\n%s", s, m.HTML)
+		}
+	}
+
+	// Prices with tax: the tax is shown as contained, not added.
+	d.Order.TaxCents, d.Order.TaxLines = 532, []shop.TaxLine{{Name: "VAT", RateBP: 2000, AmountCents: 532}}
+	d.Order.TotalCents = 3000 - 300 + 495
+	m, err = mail.Render(mail.KindOrderPaid, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(m.Text, "Total:    €31.95\nIncludes VAT 20%: €5.32") || strings.Contains(m.Text, "\nVAT 20%") {
+		t.Errorf("inclusive tax:\n%s", m.Text)
+	}
+}

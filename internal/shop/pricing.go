@@ -46,15 +46,14 @@ type OrderLine struct {
 	UnitPriceCents int64  `json:"unit_price_cents"`
 	Quantity       int    `json:"quantity"`
 	LineTotalCents int64  `json:"line_total_cents"`
-	// Variant and VariantTitle name the variant sold. A simple product's
-	// line leaves them out (omitempty), so that its stored JSON is the
-	// first round's, byte for byte: a reader gets "" either way.
-	Variant      string `json:"variant,omitempty"`
-	VariantTitle string `json:"variant_title,omitempty"`
 	// DiscountCents is this line's share of the order's discount and
 	// TaxCents the tax on what is left of it (see Price).
 	DiscountCents int64 `json:"discount_cents"`
 	TaxCents      int64 `json:"tax_cents"`
+	// Variant and VariantTitle name the variant sold. A simple product's
+	// line leaves them out (omitempty): a reader gets "" either way.
+	Variant      string `json:"variant,omitempty"`
+	VariantTitle string `json:"variant_title,omitempty"`
 }
 
 // SKUName names a line's stock-keeping unit for people: the product's name,

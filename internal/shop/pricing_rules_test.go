@@ -65,49 +65,49 @@ func TestPrice(t *testing.T) {
 			lines:         []shop.OrderLine{line("mug", 1200), line("tote", 800)},
 			rules:         shop.Rules{Code: fixed(5000, "mug"), Shipping: shop.ShippingRule{FlatCents: 500}},
 			wantDiscounts: []int64{1200, 0}, wantTaxes: []int64{0, 0},
-			want:          shop.Totals{SubtotalCents: 2000, DiscountCents: 1200, ShippingCents: 500, TotalCents: 1300},
+			want: shop.Totals{SubtotalCents: 2000, DiscountCents: 1200, ShippingCents: 500, TotalCents: 1300},
 		},
 		{
 			name:          "a free shipping code under a rate's free_over",
 			lines:         []shop.OrderLine{line("a", 1000)},
 			rules:         shop.Rules{Code: freeShip, Shipping: shop.ShippingRule{FlatCents: 700, FreeOverCents: 5000}},
 			wantDiscounts: []int64{0}, wantTaxes: []int64{0},
-			want:          shop.Totals{SubtotalCents: 1000, TotalCents: 1000},
+			want: shop.Totals{SubtotalCents: 1000, TotalCents: 1000},
 		},
 		{
 			name:          "a free shipping code over a rate's free_over: free once, not negative",
 			lines:         []shop.OrderLine{line("a", 6000)},
 			rules:         shop.Rules{Code: freeShip, Shipping: shop.ShippingRule{FlatCents: 700, FreeOverCents: 5000}},
 			wantDiscounts: []int64{0}, wantTaxes: []int64{0},
-			want:          shop.Totals{SubtotalCents: 6000, TotalCents: 6000},
+			want: shop.Totals{SubtotalCents: 6000, TotalCents: 6000},
 		},
 		{
 			name:          "free_over is reached after the discount, not before",
 			lines:         []shop.OrderLine{line("a", 5200)},
 			rules:         shop.Rules{Code: pct(10), Shipping: shop.ShippingRule{FlatCents: 700, FreeOverCents: 5000}},
 			wantDiscounts: []int64{520}, wantTaxes: []int64{0},
-			want:          shop.Totals{SubtotalCents: 5200, DiscountCents: 520, ShippingCents: 700, TotalCents: 5380},
+			want: shop.Totals{SubtotalCents: 5200, DiscountCents: 520, ShippingCents: 700, TotalCents: 5380},
 		},
 		{
 			name:          "proportional shares, the remainder cent to the largest line",
 			lines:         []shop.OrderLine{line("a", 333), line("b", 1000), line("c", 333)},
 			rules:         shop.Rules{Code: pct(10)},
 			wantDiscounts: []int64{33, 101, 33}, wantTaxes: []int64{0, 0, 0}, // 166.6 → 167
-			want:          shop.Totals{SubtotalCents: 1666, DiscountCents: 167, TotalCents: 1499},
+			want: shop.Totals{SubtotalCents: 1666, DiscountCents: 167, TotalCents: 1499},
 		},
 		{
 			name:          "more cents left than the largest line can take go to the next",
 			lines:         []shop.OrderLine{line("a", 1), line("b", 1), line("c", 1)},
 			rules:         shop.Rules{Code: fixed(2)},
 			wantDiscounts: []int64{1, 1, 0}, wantTaxes: []int64{0, 0, 0},
-			want:          shop.Totals{SubtotalCents: 3, DiscountCents: 2, TotalCents: 1},
+			want: shop.Totals{SubtotalCents: 3, DiscountCents: 2, TotalCents: 1},
 		},
 		{
 			name:          "a code restricted to products leaves the others at full price",
 			lines:         []shop.OrderLine{line("mug", 3000), line("tote", 2400)},
 			rules:         shop.Rules{Code: pct(50, "tote")},
 			wantDiscounts: []int64{0, 1200}, wantTaxes: []int64{0, 0},
-			want:          shop.Totals{SubtotalCents: 5400, DiscountCents: 1200, TotalCents: 4200},
+			want: shop.Totals{SubtotalCents: 5400, DiscountCents: 1200, TotalCents: 4200},
 		},
 		{
 			name:  "the README's worked example, prices without tax",
@@ -264,8 +264,8 @@ func TestCheckCode(t *testing.T) {
 
 // FuzzPrice checks the pricing arithmetic's properties for any order: the
 // total is the sum of its parts, the order's figures are the sums of its
-// lines', nothing is negative, and a discount never exceeds what it
-// applies to.
+// lines', nothing is negative, a discount never exceeds what it applies
+// to, and the lines charged at checkout add up to the total.
 func FuzzPrice(f *testing.F) {
 	f.Add([]byte{1, 1, 1}, uint8(0), int64(33), int64(2000), false, int64(500), int64(0), uint8(0xff), true)
 	f.Add([]byte{0xff, 0x03, 0xe7}, uint8(1), int64(1_000_000), int64(10000), true, int64(0), int64(100), uint8(1), false)
@@ -342,6 +342,21 @@ func FuzzPrice(f *testing.F) {
 		}
 		if tot.TotalCents != want || tot.TotalCents < 0 {
 			t.Fatalf("total %d, want %d: %+v", tot.TotalCents, want, tot)
+		}
+		// What Stripe is asked to charge is the order's total, to the cent.
+		charge, err := shop.ChargeLines(got, tot, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var charged int64
+		for _, c := range charge {
+			if c.UnitAmountCents < 0 || c.Quantity < 1 {
+				t.Fatalf("charge line %+v", c)
+			}
+			charged += c.UnitAmountCents * c.Quantity
+		}
+		if charged != tot.TotalCents {
+			t.Fatalf("charged %d, total %d", charged, tot.TotalCents)
 		}
 	})
 }
