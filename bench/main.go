@@ -3,6 +3,7 @@
 //
 //	go run ./bench run     # load: checkout and browse, at several sizes and concurrencies
 //	go run ./bench faults  # kill -9, duplicate webhooks, the last units race, an SMTP outage
+//	go run ./bench search  # the product search at 100 and 100,000 products, beside a page listing
 //
 // Both build ./pocketshop and bench/barepb, start each on loopback with a
 // fresh data dir under -work, and write their results as JSON under
@@ -36,6 +37,9 @@ func run(args []string) error {
 	}
 	if cmd == "reports" {
 		return runReports(args) // bench/reports.go: flags of its own
+	}
+	if cmd == "search" {
+		return runSearch(args) // bench/search.go: flags of its own
 	}
 	fs := flag.NewFlagSet("bench "+cmd, flag.ContinueOnError)
 	results := fs.String("results", "bench/results", "folder for the JSON results (relative to the repository)")

@@ -5,7 +5,7 @@
 //	jobs                       scheduled jobs (expiry, digests, prune, reconcile)
 //	payments   outbox          Stripe checkout, webhook, refunds | emails
 //	orders     storefront      orders + stock | public settings, body limits
-//	catalog                    products' options, variants, categories
+//	catalog    search          products' options, variants, categories | full-text product search
 //	pricing                    codes, tax and shipping rates of an order
 //	settings   httperr   txn   shop settings | errors → HTTP | transactions
 //
@@ -22,6 +22,7 @@ import (
 	"pocketshop/hooks/outbox"
 	"pocketshop/hooks/payments"
 	"pocketshop/hooks/pricing"
+	"pocketshop/hooks/search"
 	"pocketshop/hooks/settings"
 	"pocketshop/hooks/storefront"
 	"pocketshop/internal/groupcommit"
@@ -60,6 +61,7 @@ type components struct {
 	payments *payments.Manager
 	outbox   *outbox.Manager
 	jobs     *jobs.Manager
+	search   *search.Manager
 }
 
 func newComponents(app core.App, deps Deps) components {
@@ -78,6 +80,7 @@ func newComponents(app core.App, deps Deps) components {
 	c := components{
 		orders: orders.New(app, now),
 		outbox: outbox.New(app, outboxOpts),
+		search: search.New(app),
 	}
 	c.payments = payments.New(app, now, provider, c.orders)
 	// The outbox (above orders) renders the emails of the order events the
@@ -102,6 +105,7 @@ func Register(app core.App, deps Deps) {
 		c.orders.Routes(g)
 		c.payments.Routes(g)
 		storefront.Routes(g)
+		c.search.Routes(g)
 		return se.Next()
 	})
 	reportsNow := deps.Now

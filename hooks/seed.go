@@ -22,7 +22,8 @@ var demoProducts = []map[string]any{
 }
 
 // SeedDemoCatalog adds the demo products that are not there yet (matched by
-// slug) and returns how many it added.
+// slug), with a T-shirt sold by variant and two categories
+// (seed_catalog.go), and returns how many products it added.
 func SeedDemoCatalog(app core.App) (int, error) {
 	col, err := app.FindCollectionByNameOrId("products")
 	if err != nil {
@@ -46,7 +47,9 @@ func SeedDemoCatalog(app core.App) (int, error) {
 			}
 			added++
 		}
-		return nil
+		n, err := seedDemoCategories(txApp)
+		added += n
+		return err
 	})
 	return added, err
 }

@@ -360,3 +360,71 @@ test('pay: Stripe without keys answers 503 and keeps the order', async () => {
   assert.equal(same.status, 'pending');
   assert.equal(await stockOf(mug), 4);
 });
+
+test('variants: a guest orders a T-shirt by size and colour; stock is held on the variant', async () => {
+  // The owner sets up a product sold by variant (Dashboard → products, variants).
+  const shirt = await createProduct(owner, { name: 'SDK Tee', price_cents: 2000, stock: 0 });
+  await owner.collection('products').update(shirt.id, {
+    options: [{ name: 'Size', values: ['S', 'M'] }, { name: 'Color', values: ['Red', 'Blue'] }],
+  });
+  const mRed = await owner.collection('variants').create({
+    product: shirt.id, options: { Size: 'M', Color: 'Red' }, sku: `${shirt.sku}-M-RED`, stock: 3, active: true,
+  });
+  const sBlue = await owner.collection('variants').create({
+    product: shirt.id, options: { Size: 'S', Color: 'Blue' }, price_cents: 2200, stock: 0, active: true,
+  });
+  assert.equal(mRed.title, 'M / Red', 'a variant is titled by its options');
+
+  // A storefront lists a product's active variants (anyone may) and
+  // follows their stock live.
+  const pb = guest();
+  const variants = await pb.collection('variants').getFullList({
+    filter: pb.filter('product = {:p}', { p: shirt.id }), sort: 'position,title',
+  });
+  assert.deepEqual(variants.map((v) => [v.title, v.stock]), [['M / Red', 3], ['S / Blue', 0]]);
+  const live = await watch(pb, 'variants', mRed.id, (e) => e.record.stock === 1);
+
+  // An order line names the variant.
+  const order = await pb.collection('orders').create({
+    email: 'ann@example.com',
+    items: [{ product: shirt.id, variant: mRed.id, quantity: 2 }],
+    payment_method: 'manual',
+  });
+  assert.deepEqual(order.items, [{
+    product: shirt.id, variant: mRed.id, variant_title: 'M / Red', name: 'SDK Tee', sku: `${shirt.sku}-M-RED`,
+    unit_price_cents: 2000, quantity: 2, line_total_cents: 4000,
+  }]);
+  assert.equal((await live.event).record.stock, 1);
+
+  // A product sold by variant needs one; a sold-out variant is refused.
+  for (const [items, message] of [
+    [[{ product: shirt.id, quantity: 1 }], /needs a variant/],
+    [[{ product: shirt.id, variant: sBlue.id, quantity: 1 }], /Not enough stock for "SDK Tee \(S \/ Blue\)": it is sold out/],
+  ]) {
+    const err = await rejected(() => pb.collection('orders').create({ email: 'ann@example.com', items, payment_method: 'manual' }));
+    assert.equal(err.status, 400);
+    assert.match(err.response.data.items.message, message);
+  }
+
+  // Cancelling puts the units back on the variant.
+  await pb.send(`/api/shop/orders/${order.id}/cancel`, { method: 'POST', query: { token: order.token } });
+  assert.equal((await owner.collection('variants').getOne(mRed.id)).stock, 3);
+});
+
+test('categories: anyone reads them, nested by parent', async () => {
+  const clothing = await owner.collection('categories').create({ name: 'SDK Clothing', slug: 'sdk-clothing' });
+  const tees = await owner.collection('categories').create({ name: 'SDK Tees', slug: 'sdk-tees', parent: clothing.id });
+  const tee = await createProduct(owner, { name: 'Categorised Tee' });
+  await owner.collection('products').update(tee.id, { categories: [tees.id] });
+
+  const pb = guest();
+  const children = await pb.collection('categories').getFullList({ filter: pb.filter('parent = {:p}', { p: clothing.id }) });
+  assert.deepEqual(children.map((c) => c.slug), ['sdk-tees']);
+  const listed = await pb.collection('products').getFullList({ filter: pb.filter('categories ~ {:c}', { c: tees.id }) });
+  assert.deepEqual(listed.map((p) => p.id), [tee.id]);
+
+  // A category cannot be inside its own sub-category.
+  const err = await rejected(() => owner.collection('categories').update(clothing.id, { parent: tees.id }));
+  assert.equal(err.status, 400);
+  assert.match(err.response.data.parent.message, /cannot be inside itself/);
+});
