@@ -65,12 +65,17 @@ async function loadRates() {
   }
 }
 
-function cartSubtotal(lines) {
-  return lines.reduce((sum, l) => sum + variantPrice(products.get(l.product), lineVariant(l)) * l.quantity, 0);
+// The cart's lines whose product the shop still sells.
+function liveLines() {
+  return cartLines().filter((l) => products.has(l.product));
+}
+
+function cartSubtotal() {
+  return liveLines().reduce((sum, l) => sum + variantPrice(products.get(l.product), lineVariant(l)) * l.quantity, 0);
 }
 
 function drawCart() {
-  const lines = cartLines().filter((l) => products.has(l.product));
+  const lines = liveLines();
   if (lines.length === 0) {
     linesList.replaceChildren(el('li', { class: 'empty' }, 'Your cart is empty. ', el('a', { href: './' }, 'See the products')));
     totals.replaceChildren();
@@ -108,16 +113,17 @@ function drawCart() {
         onclick: () => { setQuantity(p.id, 0, l.variant); changed(); },
       }, 'Remove'));
   }));
-  drawRates(cartSubtotal(lines));
-  drawCartTotals(cartSubtotal(lines));
+  drawRates();
+  drawCartTotals();
   form.hidden = false;
 }
 
 // The shipping rates that cover the address's country, as radio buttons;
 // the first one is chosen unless the shopper chose another that still fits.
-function drawRates(subtotal) {
+function drawRates() {
   ratesBox.hidden = rates.length === 0;
   if (rates.length === 0) return;
+  const subtotal = cartSubtotal();
   const typed = form.elements.namedItem('country').value.trim();
   const code = countryCode(typed) || typed.toUpperCase();
   const choices = ratesForCountry(rates, code);
@@ -133,7 +139,7 @@ function drawRates(subtotal) {
     return el('label', { class: 'choice' },
       el('input', {
         type: 'radio', name: 'shipping_rate', value: r.id, checked: r === keep,
-        onchange: () => { drawCartTotals(cartSubtotal(cartLines().filter((l) => products.has(l.product)))); requestQuote(); },
+        onchange: () => { drawCartTotals(); requestQuote(); },
       }),
       ` ${r.name} · ${cents === 0 ? 'Free' : money(cents)}`,
       r.free_over_cents > 0 && cents > 0 ? el('span', { class: 'hint' }, ` (free from ${money(r.free_over_cents)})`) : null);
@@ -148,8 +154,9 @@ function selectedRate() {
 // The totals: the server's quote when it has one for the cart as it is,
 // else subtotal and shipping worked out here (the flat rule, or the chosen
 // rate's price).
-function drawCartTotals(subtotal) {
+function drawCartTotals() {
   const s = shopSettings();
+  const subtotal = cartSubtotal();
   if (quote) {
     drawTotals(totals, quote, quote.currency);
     if (!rates.length && quote.shipping_cents > 0 && s.free_shipping_over_cents > 0) {
@@ -217,14 +224,13 @@ async function fetchQuote(seq, fromApply) {
     }
     const data = err instanceof ClientResponseError ? err.response?.data || {} : {};
     showCodeResult(data.discount_code?.message || '');
-    drawCartTotals(cartSubtotal(cartLines().filter((l) => products.has(l.product))));
+    drawCartTotals();
     return;
   }
   if (seq !== quoteSeq) return;
   quote = res;
   showCodeResult('');
-  drawCartTotals(0);
-  document.body.dataset.quoted = String(seq);
+  drawCartTotals();
 }
 
 // Shows why the server refused the code, or that it applies.
@@ -405,27 +411,31 @@ async function main() {
 
   // The country decides the shipping rates and the tax; the code, the discount.
   for (const name of ['country', 'region']) form.elements.namedItem(name).addEventListener('change', changed);
-  form.elements.namedItem('country').addEventListener('input', () => drawRates(cartSubtotal(cartLines().filter((l) => products.has(l.product)))));
+  form.elements.namedItem('country').addEventListener('input', drawRates);
   form.querySelector('[data-apply-code]').addEventListener('click', () => requestQuote({ now: true, fromApply: true }));
   codeInput.addEventListener('keydown', (ev) => {
     if (ev.key !== 'Enter') return;
     ev.preventDefault(); // Enter applies the code; it does not place the order
     requestQuote({ now: true, fromApply: true });
   });
-  codeInput.addEventListener('input', () => { showCodeResult(''); codeOk.textContent = ''; });
+  codeInput.addEventListener('input', () => showCodeResult(''));
 
   // Keep the cart's stock warnings and prices current while the shopper
-  // fills the form.
+  // fills the form; a new price asks for a new quote.
   await pb.collection('products').subscribe('*', (e) => {
-    if (!products.has(e.record.id)) return;
+    const old = products.get(e.record.id);
+    if (!old) return;
     if (e.action === 'delete') products.delete(e.record.id);
     else products.set(e.record.id, e.record);
-    drawCart();
+    if (e.action === 'delete' || old.price_cents !== e.record.price_cents) changed();
+    else drawCart();
   });
   await subscribeVariants((action, v) => {
     if (!products.has(v.product)) return;
+    const old = (variants.get(v.product) || []).find((x) => x.id === v.id);
     variants.set(v.product, applyVariantChange(variants.get(v.product), action, v));
-    drawCart();
+    if (action !== 'update' || old?.price_cents !== v.price_cents || v.active === false) changed();
+    else drawCart();
   });
   document.body.dataset.live = 'true';
 }
