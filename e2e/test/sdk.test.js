@@ -104,8 +104,8 @@ test('a guest places an order and the server prices it', async () => {
   assert.equal(order.email, 'ann@example.com');
   assert.equal(order.currency, 'usd');
   assert.deepEqual(order.items, [
-    { product: mug.id, name: 'Priced Mug', sku: mug.sku, unit_price_cents: 1500, quantity: 2, line_total_cents: 3000 },
-    { product: tote.id, name: 'Priced Tote', sku: tote.sku, unit_price_cents: 2400, quantity: 1, line_total_cents: 2400 },
+    { product: mug.id, name: 'Priced Mug', sku: mug.sku, unit_price_cents: 1500, quantity: 2, line_total_cents: 3000, discount_cents: 0, tax_cents: 0 },
+    { product: tote.id, name: 'Priced Tote', sku: tote.sku, unit_price_cents: 2400, quantity: 1, line_total_cents: 2400, discount_cents: 0, tax_cents: 0 },
   ]);
   assert.equal(order.subtotal_cents, 5400);
   assert.equal(order.shipping_cents, 0, 'free shipping from 50.00');

@@ -163,3 +163,31 @@ func TestCheckoutWithPricingAgainstStripeMock(t *testing.T) {
 		t.Fatalf("pay: %d %s", res.Status, res.Raw)
 	}
 }
+
+// TestPayRefusesAZeroTotal: Stripe Checkout cannot take a payment of
+// nothing (a 100% code, free shipping): the pay route says so, and calls
+// no one.
+func TestPayRefusesAZeroTotal(t *testing.T) {
+	t.Parallel()
+	s := newPayShop(t, "http://127.0.0.1:1", 10)
+	col, err := s.app.FindCollectionByNameOrId("discount_codes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := core.NewRecord(col)
+	code.Load(map[string]any{"code": "FREE", "kind": "percent", "value": 100, "active": true})
+	if err := s.app.Save(code); err != nil {
+		t.Fatal(err)
+	}
+	o := shoptest.PlaceOrder(t, s.srv, "", map[string]any{
+		"email": "ann@example.com", "payment_method": "stripe", "discount_code": "FREE",
+		"items": []map[string]any{{"product": s.product.Id, "quantity": 4}}, // 60.00: free shipping
+	})
+	if o["total_cents"] != 0.0 {
+		t.Fatalf("total %v, want 0", o["total_cents"])
+	}
+	res := shoptest.Do(t, s.srv, http.MethodPost, fmt.Sprintf("/api/shop/orders/%s/pay?token=%s", o["id"], o["token"]), "", nil)
+	if res.Status != http.StatusBadRequest || !strings.Contains(string(res.Raw), "nothing to pay") {
+		t.Fatalf("pay: %d %s, want 400", res.Status, res.Raw)
+	}
+}

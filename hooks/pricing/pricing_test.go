@@ -377,3 +377,32 @@ func TestCodeOnAProductAppliesToItsVariants(t *testing.T) {
 		t.Error("variant stock not reserved")
 	}
 }
+
+// TestOwnerEditKeepsUsedCount: the owner's edit of a code, loaded before
+// orders took uses, does not write back the stale count; used_count sent
+// on an edit is ignored, on a create refused.
+func TestOwnerEditKeepsUsedCount(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	loaded := f.do(http.MethodGet, "/api/collections/discount_codes/records/"+f.code.Id, f.owner, nil).Body
+	shoptest.PlaceOrder(t, f.srv, "", f.order(map[string]any{"discount_code": "SAVE10"}))
+	shoptest.PlaceOrder(t, f.srv, "", f.order(map[string]any{"discount_code": "SAVE10", "email": "bob@example.com"}))
+
+	// A form saves every field it loaded: used_count still 0.
+	loaded["value"] = 15
+	if res := f.do(http.MethodPatch, "/api/collections/discount_codes/records/"+f.code.Id, f.owner, loaded); res.Status != http.StatusOK {
+		t.Fatalf("owner edit: %d %s", res.Status, res.Raw)
+	}
+	if n := usedCount(t, f.app, f.code.Id); n != 2 {
+		t.Errorf("used_count %d after the owner's edit, want 2", n)
+	}
+	f.do(http.MethodPatch, "/api/collections/discount_codes/records/"+f.code.Id, f.owner, map[string]any{"used_count": 0})
+	if n := usedCount(t, f.app, f.code.Id); n != 2 {
+		t.Errorf("used_count %d after the owner sent 0, want 2 (the server's)", n)
+	}
+	res := f.do(http.MethodPost, "/api/collections/discount_codes/records", f.owner,
+		map[string]any{"code": "PRESET", "kind": "percent", "value": 5, "used_count": 7})
+	if res.Status != http.StatusBadRequest || !strings.Contains(string(res.Raw), `"used_count"`) {
+		t.Errorf("owner creates a used code: %d %s, want 400", res.Status, res.Raw)
+	}
+}

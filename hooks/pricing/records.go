@@ -2,11 +2,14 @@ package pricing
 
 import (
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"strings"
 
+	"pocketshop/hooks/txn"
 	"pocketshop/internal/shop"
 
+	"github.com/pocketbase/dbx"
 	validation "github.com/pocketbase/ozzo-validation/v4"
 	"github.com/pocketbase/pocketbase/core"
 )
@@ -20,6 +23,38 @@ func Bind(app core.App) {
 	app.OnRecordValidate("discount_codes").BindFunc(validateCode)
 	app.OnRecordValidate("shipping_rates").BindFunc(validateShippingRate)
 	app.OnRecordValidate("tax_rates").BindFunc(validateTaxRate)
+	app.OnRecordCreateRequest("discount_codes").BindFunc(refuseUsedCount)
+	app.OnRecordUpdate("discount_codes").BindFunc(keepUsedCount)
+}
+
+// refuseUsedCount refuses a new code sent through the records API with
+// uses: the server counts them. (An edit's used_count is ignored instead,
+// see keepUsedCount: the dashboard's form sends back the count it loaded.)
+func refuseUsedCount(e *core.RecordRequestEvent) error {
+	if e.Record.GetInt("used_count") != 0 {
+		return e.BadRequestError("The discount code could not be saved.", validation.Errors{
+			"used_count": validation.NewError("server_field", "The uses are counted by the server and cannot be set."),
+		})
+	}
+	return e.Next()
+}
+
+// keepUsedCount keeps the used_count stored when the code is saved, whatever
+// the save sent: the owner's edit (loaded before orders took uses) must not
+// write back a stale count, which would let the code be used more than max_uses times. Read
+// and write happen in the save's transaction, on SQLite's one write
+// connection, so no order takes a use in between.
+func keepUsedCount(e *core.RecordEvent) error {
+	return txn.Run(&e.App, func(txApp core.App) error {
+		var stored int
+		err := txApp.DB().Select("used_count").From("discount_codes").
+			Where(dbx.HashExp{"id": e.Record.Id}).Row(&stored)
+		if err != nil {
+			return fmt.Errorf("read uses of discount code %s: %w", e.Record.Id, err)
+		}
+		e.Record.Set("used_count", stored)
+		return e.Next()
+	})
 }
 
 func validateCode(e *core.RecordEvent) error {
