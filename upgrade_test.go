@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"pocketshop/internal/shop"
 	"pocketshop/internal/shoptest"
 	"pocketshop/pb_migrations"
 
@@ -123,7 +124,7 @@ func withoutNewFields(t *testing.T, before, after map[string][]map[string]any) m
 				if _, old := before[name][0][k]; old {
 					continue
 				}
-				if v != nil && v != "" && v != float64(0) && v != false {
+				if !shop.IsEmptyValue(v) { // nil, "", 0, false, [] (an empty multi-relation)
 					t.Errorf("%s.%s, a field new since the fixture, is %v on an existing record", name, k, v)
 				}
 				delete(r, k)

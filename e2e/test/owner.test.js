@@ -114,6 +114,10 @@ test('the owner signs in and sees the seeded week as the API reports it', async 
   // The demo catalog's sold-out notebook and nearly gone beanie are low.
   const low = await page.locator('[data-section="lowstock"] li').allTextContents();
   assert.ok(low.some((t) => t.startsWith('Field Notebook')), low.join('\n'));
+  // Stock is kept per variant: the T-shirt's sold-out variant is listed
+  // under the product's name, the product itself (no stock of its own) not.
+  assert.ok(low.some((t) => t.startsWith('Organic T-shirt (L / Black) (TEE-L-BLK): 0 left')), low.join('\n'));
+  assert.ok(!low.some((t) => /^Organic T-shirt[ :]*\(TEE\)|^Organic T-shirt:/.test(t)), low.join('\n'));
   // Demo sales of the last two days are paid, not yet shipped: each links
   // to its record in the dashboard.
   const waiting = page.locator('[data-section="waiting"] li a');

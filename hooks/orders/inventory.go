@@ -82,7 +82,7 @@ func onUnitCreate(e *core.RecordEvent) error {
 // owner adds or takes, whatever the stock is when the save happens.
 type stockModifier struct{ delta int }
 
-// stockModifiers holds, during a records-API save of a product, the stock
+// stockModifiers holds, during a records-API save of a product or variant, the stock
 // change its "stock+" / "stock-" asked for (see onUnitUpdateRequest).
 var stockModifiers sync.Map // *core.Record -> stockModifier
 

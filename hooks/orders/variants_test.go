@@ -383,3 +383,42 @@ func TestVariantRealtime(t *testing.T) {
 		t.Errorf("realtime messages %q, want %q", msgs, want)
 	}
 }
+
+// TestVariantStockModifiersRaceWithOrders has the owner add and remove
+// units of a variant with "stock+" / "stock-" while buyers order it: each
+// save applies to the stock as it is when it happens, so the variant ends
+// exactly where the counts say and its ledger adds up.
+func TestVariantStockModifiersRaceWithOrders(t *testing.T) {
+	t.Parallel()
+	app := shoptest.NewApp(t, hooks.Deps{})
+	variantCatalog(t, app)
+	srv := shoptest.Serve(t, app)
+	client := shoptest.RaceClient(srv)
+	owner := shoptest.SuperuserToken(t, app)
+	path := srv.URL + "/api/collections/variants/records/" + lBlueID
+	if res := shoptest.Do(t, srv, http.MethodPatch, "/api/collections/variants/records/"+lBlueID, owner, map[string]any{"stock": 100}); res.Status != http.StatusOK {
+		t.Fatalf("set stock: %d %s", res.Status, res.Raw)
+	}
+
+	const buyers, restocks, removals = 50, 20, 10
+	failures := shoptest.RunAll(buyers+restocks+removals, func(i int) (int, string, error) {
+		switch {
+		case i < buyers:
+			return shoptest.Send(client, http.MethodPost, srv.URL+"/api/collections/orders/records", "", map[string]any{
+				"email": fmt.Sprintf("b%d@example.com", i), "payment_method": "manual",
+				"items": []map[string]any{{"product": shirtID, "variant": lBlueID, "quantity": 1}},
+			})
+		case i < buyers+restocks:
+			return shoptest.Send(client, http.MethodPatch, path, owner, map[string]any{"stock+": 1})
+		default:
+			return shoptest.Send(client, http.MethodPatch, path, owner, map[string]any{"stock-": 1})
+		}
+	}, http.StatusOK)
+	if len(failures) > 0 {
+		t.Fatalf("%d unexpected answers, e.g. %s", len(failures), failures[0])
+	}
+	if got, want := shoptest.VariantStock(t, app, lBlueID), 100-buyers+restocks-removals; got != want {
+		t.Errorf("stock %d, want %d", got, want)
+	}
+	shoptest.CheckLedger(t, app)
+}

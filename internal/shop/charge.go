@@ -31,9 +31,10 @@ func ChargeLines(lines []OrderLine, t Totals, shippingName string) ([]ChargeLine
 	out := make([]ChargeLine, 0, len(lines)+2)
 	var sum int64
 	for _, l := range lines {
-		c := ChargeLine{Name: l.Name, UnitAmountCents: l.UnitPriceCents, Quantity: int64(l.Quantity)}
+		name := SKUName(l.Name, l.VariantTitle)
+		c := ChargeLine{Name: name, UnitAmountCents: l.UnitPriceCents, Quantity: int64(l.Quantity)}
 		if l.DiscountCents != 0 || l.UnitPriceCents*int64(l.Quantity) != l.LineTotalCents {
-			c = ChargeLine{Name: l.Name, UnitAmountCents: l.LineTotalCents - l.DiscountCents, Quantity: 1}
+			c = ChargeLine{Name: name, UnitAmountCents: l.LineTotalCents - l.DiscountCents, Quantity: 1}
 			if l.Quantity != 1 {
 				c.Name += " × " + strconv.Itoa(l.Quantity)
 			}

@@ -225,20 +225,49 @@ async function loadLists() {
   const [waiting, issues, low, emails] = await Promise.all([
     list('orders', { filter: 'status = "paid"', sort: 'paid_at', fields: 'id,number,email,total_cents,paid_at' }),
     list('orders', { filter: 'payment_issue != ""', sort: '-updated', fields: 'id,number,email,payment_issue,status' }),
-    list('products', { filter: 'stock <= low_stock_threshold && active = true', sort: 'stock,name', fields: 'id,name,sku,stock,low_stock_threshold' }),
+    lowStock(list),
     list('emails', { filter: 'status = "failed"', sort: '-updated', fields: 'id,to,subject,last_error,updated' }),
   ]);
   renderList('waiting', waiting.items, (o) => [orderLink(o), ` ${money(o.total_cents)}, paid ${when(o.paid_at)} · ${o.email}`]);
   renderList('issues', issues.items, (o) => [orderLink(o), ` ${ISSUES[o.payment_issue] || o.payment_issue} (${o.status}) · ${o.email}`]);
-  renderList('lowstock', low.items, (p) => [
-    el('a', { href: recordLink('products', p.id), target: '_blank', rel: 'noopener' }, p.name),
-    `${p.sku ? ` (${p.sku})` : ''}: ${p.stock} left, threshold ${p.low_stock_threshold}`,
+  renderList('lowstock', low.items, (u) => [
+    el('a', { href: recordLink(u.collection, u.id), target: '_blank', rel: 'noopener' }, u.name),
+    `${u.sku ? ` (${u.sku})` : ''}: ${u.stock} left, threshold ${u.low_stock_threshold}`,
   ]);
   renderList('emails', emails.items, (m) => [
     el('a', { href: recordLink('emails', m.id), target: '_blank', rel: 'noopener' }, m.subject || '(no subject)'),
     ` to ${m.to}: ${m.last_error || 'failed'}`,
   ]);
   await Promise.all([loadWebhooks(), loadJobs()]);
+}
+
+/**
+ * The stock-keeping units at or below their threshold: active variants of
+ * active products ("T-shirt (M / Red)"), and active products sold without
+ * variants (a product sold by variant keeps no stock of its own). Lowest
+ * stock first.
+ */
+async function lowStock(list) {
+  const [products, variants] = await Promise.all([
+    list('products', { filter: 'stock <= low_stock_threshold && active = true', sort: 'stock,name', fields: 'id,name,sku,stock,low_stock_threshold' }),
+    list('variants', {
+      filter: 'stock <= low_stock_threshold && active = true && product.active = true', sort: 'stock',
+      expand: 'product', fields: 'id,title,sku,stock,low_stock_threshold,expand.product.name,expand.product.sku',
+    }),
+  ]);
+  const ids = products.items.map((p) => p.id);
+  const byVariant = ids.length === 0 ? new Set() : new Set((await list('variants', {
+    filter: `active = true && (${ids.map((id) => pb.filter('product = {:id}', { id })).join(' || ')})`, fields: 'product',
+  })).items.map((v) => v.product));
+  const units = [
+    ...products.items.filter((p) => !byVariant.has(p.id)).map((p) => ({ ...p, collection: 'products' })),
+    ...variants.items.map((v) => ({
+      id: v.id, collection: 'variants', name: `${v.expand?.product?.name} (${v.title})`,
+      sku: v.sku || v.expand?.product?.sku, stock: v.stock, low_stock_threshold: v.low_stock_threshold,
+    })),
+  ];
+  units.sort((a, b) => a.stock - b.stock || a.name.localeCompare(b.name));
+  return { items: units.slice(0, LIST_LIMIT) };
 }
 
 /**
