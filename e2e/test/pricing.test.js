@@ -72,6 +72,8 @@ async function toCheckout(page, { email = 'pia@example.com', country = 'United S
   await page.getByRole('link', { name: 'Cart, 1 item' }).click();
   await page.locator('[data-checkout-form]').waitFor();
   await waitLive(page);
+  // Until the country is known, the shipping is not.
+  await waitRow(page, 'Shipping', 'Chosen at checkout');
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Full name').fill('Pia Pricing');
   await page.getByLabel('Address', { exact: true }).fill('3 Rate Road');

@@ -158,7 +158,10 @@ function drawCartTotals() {
   const s = shopSettings();
   const subtotal = cartSubtotal();
   if (quote) {
-    drawTotals(totals, quote, quote.currency);
+    // Before the country is known, an order ships nothing: say when the
+    // shipping will be known rather than "Free".
+    const unknownShipping = rates.length > 0 && !selectedRate();
+    drawTotals(totals, unknownShipping ? { ...quote, shipping_cents: null, shipping_text: 'Chosen at checkout' } : quote, quote.currency);
     if (!rates.length && quote.shipping_cents > 0 && s.free_shipping_over_cents > 0) {
       totals.append(el('dd', { class: 'hint wide' }, `Free shipping from ${money(s.free_shipping_over_cents)}.`));
     }
