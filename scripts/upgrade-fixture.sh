@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates testdata/upgrade-v0.36.9/data: the data dir of a shop run by
+# Regenerates testdata/upgrade-v0.36.9.tar.gz: the data dir (data.db and
+# auxiliary.db, gzipped) of a shop run by
 # the last PocketBase v0.36.9 build (commit bf30d66), which the in-place
 # upgrade test (upgrade_test.go) starts the current binary on. It builds that
 # commit in a temporary git worktree and drives real API flows against it:
@@ -12,7 +13,7 @@ set -euo pipefail
 
 COMMIT=bf30d66
 repo=$(git rev-parse --show-toplevel)
-out="$repo/testdata/upgrade-v0.36.9/data"
+out="$repo/testdata/upgrade-v0.36.9.tar.gz"
 work=$(mktemp -d)
 tree="$work/src"
 pid=""
@@ -101,6 +102,6 @@ kill -TERM "$pid"; wait "$pid" || true; pid=""
 for db in data.db auxiliary.db; do
   sqlite3 "$dir/$db" 'PRAGMA wal_checkpoint(TRUNCATE); VACUUM;' >/dev/null
 done
-rm -rf "$out" && mkdir -p "$out"
-cp "$dir/data.db" "$dir/auxiliary.db" "$out/"
+# Reproducible: the same databases give the same archive.
+tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$dir" -cf - data.db auxiliary.db | gzip -n -9 >"$out"
 echo "wrote $out:"; ls -l "$out"
