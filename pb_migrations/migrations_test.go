@@ -32,7 +32,13 @@ func newBareApp(t *testing.T) *core.BaseApp {
 	if err := app.Bootstrap(); err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
-	t.Cleanup(func() { _ = app.ResetBootstrapState() })
+	// Terminate as a server does, so that what hooks.Register started (the
+	// outbox's background sender) stops before the database closes under it.
+	t.Cleanup(func() {
+		_ = app.OnTerminate().Trigger(&core.TerminateEvent{App: app}, func(*core.TerminateEvent) error {
+			return app.ResetBootstrapState()
+		})
+	})
 	return app
 }
 

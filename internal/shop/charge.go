@@ -31,7 +31,7 @@ func ChargeLines(lines []OrderLine, t Totals, shippingName string) ([]ChargeLine
 	out := make([]ChargeLine, 0, len(lines)+2)
 	var sum int64
 	for _, l := range lines {
-		name := SKUName(l.Name, l.VariantTitle)
+		name := SKUName(l.Name, l.VariantTitle) // "T-shirt (M / Red)", as the emails name it
 		c := ChargeLine{Name: name, UnitAmountCents: l.UnitPriceCents, Quantity: int64(l.Quantity)}
 		if l.DiscountCents != 0 || l.UnitPriceCents*int64(l.Quantity) != l.LineTotalCents {
 			c = ChargeLine{Name: name, UnitAmountCents: l.LineTotalCents - l.DiscountCents, Quantity: 1}
