@@ -127,8 +127,9 @@ Set the data dir with --dir (default: pb_data beside the binary).`
 	// cmdErr makes a failed shop command exit non-zero (PocketBase ignores it).
 	var cmdErr error
 	jobsCmd := hooks.NewJobsCommand(app, deps)
-	topCmds := []*cobra.Command{newBackupCommand(app), newRestoreCommand(app), jobsCmd}
-	for _, c := range append(topCmds[:2:2], jobsCmd.Commands()...) {
+	productsCmd := hooks.NewProductsCommand(app)
+	topCmds := []*cobra.Command{newBackupCommand(app), newRestoreCommand(app), jobsCmd, productsCmd}
+	for _, c := range slices.Concat(topCmds[:2:2], jobsCmd.Commands(), productsCmd.Commands()) {
 		run := c.RunE
 		c.RunE = func(cmd *cobra.Command, args []string) error {
 			cmdErr = run(cmd, args)

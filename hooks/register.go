@@ -22,6 +22,7 @@ import (
 	"pocketshop/hooks/outbox"
 	"pocketshop/hooks/payments"
 	"pocketshop/hooks/pricing"
+	"pocketshop/hooks/productcsv"
 	"pocketshop/hooks/search"
 	"pocketshop/hooks/settings"
 	"pocketshop/hooks/storefront"
@@ -145,4 +146,10 @@ func NewScheduler(app core.App, deps Deps) (*cron.Scheduler, error) {
 // NewJobsCommand returns the `jobs` command (see jobs.NewCommand).
 func NewJobsCommand(app core.App, deps Deps) *cobra.Command {
 	return jobs.NewCommand(app, func() (*cron.Scheduler, error) { return NewScheduler(app, deps) })
+}
+
+// NewProductsCommand returns the `products` command: the catalog's CSV
+// import and export (see productcsv.NewCommand).
+func NewProductsCommand(app core.App) *cobra.Command {
+	return productcsv.NewCommand(app)
 }

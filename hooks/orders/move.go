@@ -47,6 +47,13 @@ func withMovement(ctx context.Context, reason, order string) context.Context {
 	return context.WithValue(ctx, movementKey, movementInfo{reason: reason, order: order})
 }
 
+// WithStockAdjust labels the stock changes of the saves made with ctx as
+// "adjust" movements whichever way they go (a CSV import sets counted
+// stock); without a label an increase is booked as a "restock".
+func WithStockAdjust(ctx context.Context) context.Context {
+	return withMovement(ctx, reasonAdjust, "")
+}
+
 func movementFrom(ctx context.Context) (movementInfo, bool) {
 	if ctx == nil {
 		return movementInfo{}, false

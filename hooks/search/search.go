@@ -6,6 +6,7 @@ package search
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -137,8 +138,12 @@ func Find(app core.App, q Query) ([]string, int, error) {
 		"match":    q.Match,
 		"category": q.Category,
 		"limit":    q.PerPage,
+		"offset":   math.MaxInt64, // past any end, rather than overflow
 	}
-	with, where := "", "p.active = 1"
+	if int64(q.Page-1) < math.MaxInt64/int64(q.PerPage) {
+		params["offset"] = int64(q.Page-1) * int64(q.PerPage)
+	}
+	with, inCategory := "", ""
 	if q.Category != "" {
 		var found []string
 		err := app.DB().NewQuery(`SELECT id FROM categories WHERE slug = {:category} LIMIT 1`).Bind(params).Column(&found)
@@ -153,29 +158,62 @@ func Find(app core.App, q Query) ([]string, int, error) {
 		with = `WITH RECURSIVE tree(id) AS (
 			SELECT id FROM categories WHERE slug = {:category}
 			UNION SELECT c.id FROM categories c JOIN tree ON c.parent = tree.id) `
-		where += ` AND EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(p.categories) THEN p.categories ELSE '[]' END) pc
+		inCategory = ` AND EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(p.categories) THEN p.categories ELSE '[]' END) pc
 			WHERE pc.value IN (SELECT id FROM tree))`
 	}
-	from, order := `products p`, `p.name, p.id`
-	if q.Match != "" {
-		from = `_product_search s JOIN _product_search_ids i ON i.doc = s.rowid JOIN products p ON p.id = i.product`
-		where = `_product_search MATCH {:match} AND ` + where
-		order = `bm25(_product_search, ` + weights + `), p.name, p.id`
+	if q.Match == "" {
+		return list(app, with, inCategory, params)
 	}
-	var total int
-	err := app.DB().NewQuery(with + `SELECT COUNT(*) FROM ` + from + ` WHERE ` + where).Bind(params).Row(&total)
+
+	// One pass over the matches ranks them and counts them (the window
+	// function); the products table is read only to filter by category.
+	matches := `SELECT i.product, i.doc, bm25(_product_search, ` + weights + `) AS score
+		FROM _product_search s JOIN _product_search_ids i ON i.doc = s.rowid`
+	if inCategory != "" {
+		matches += ` JOIN products p ON p.id = i.product`
+	}
+	matches += ` WHERE _product_search MATCH {:match} AND i.active = 1` + inCategory
+	var rows []struct {
+		Product string `db:"product"`
+		Total   int    `db:"total"`
+	}
+	err := app.DB().NewQuery(with + `SELECT product, COUNT(*) OVER () AS total FROM (` + matches + `)
+		ORDER BY score, doc LIMIT {:limit} OFFSET {:offset}`).Bind(params).All(&rows)
+	if err != nil {
+		return nil, 0, fmt.Errorf("search the products: %w", err)
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.Product
+	}
+	if len(rows) > 0 {
+		return ids, rows[0].Total, nil
+	}
+	if q.Page == 1 {
+		return ids, 0, nil
+	}
+	var total int // a page past the last one: count alone
+	err = app.DB().NewQuery(with + `SELECT COUNT(*) FROM (` + matches + `)`).Bind(params).Row(&total)
 	if err != nil {
 		return nil, 0, fmt.Errorf("count the matching products: %w", err)
 	}
+	return ids, total, nil
+}
+
+// list returns a page of the active products (within the category that
+// with and inCategory select) by name, and how many there are: a blank
+// query.
+func list(app core.App, with, inCategory string, params dbx.Params) ([]string, int, error) {
+	where := ` FROM products p WHERE p.active = 1` + inCategory
+	var total int
+	if err := app.DB().NewQuery(with + `SELECT COUNT(*)` + where).Bind(params).Row(&total); err != nil {
+		return nil, 0, fmt.Errorf("count the products: %w", err)
+	}
 	ids := []string{}
-	// Compared as page numbers: (page-1)*perPage could overflow.
-	if q.Page-1 < (total+q.PerPage-1)/q.PerPage {
-		params["offset"] = (q.Page - 1) * q.PerPage
-		err = app.DB().NewQuery(with + `SELECT p.id FROM ` + from + ` WHERE ` + where +
-			` ORDER BY ` + order + ` LIMIT {:limit} OFFSET {:offset}`).Bind(params).Column(&ids)
-		if err != nil {
-			return nil, 0, fmt.Errorf("find the matching products: %w", err)
-		}
+	err := app.DB().NewQuery(with + `SELECT p.id` + where + ` ORDER BY p.name, p.id LIMIT {:limit} OFFSET {:offset}`).
+		Bind(params).Column(&ids)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list the products: %w", err)
 	}
 	return ids, total, nil
 }
