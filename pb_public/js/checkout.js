@@ -2,82 +2,258 @@
 // pb.collection('orders').create(...); the server prices it, reserves its
 // stock and answers either the order or a 400 whose response.data has one
 // message per field, shown here next to the field it is about.
-import { pb, startPage, shopSettings, money, productImage, el, errorMessage, notice, signedInCustomer, ClientResponseError } from './shop.js';
+//
+// Shipping: with shipping rates defined, the form offers the ones that cover
+// the address's country; without any, the shop's flat rule applies. The
+// totals shown before the order is placed are the server's quote when it
+// offers one (discount, tax, shipping), else an estimate of subtotal and
+// shipping; the order page shows what the server stored.
+import { pb, startPage, shopSettings, money, productImage, el, errorMessage, notice, signedInCustomer, ClientResponseError, loadVariants, subscribeVariants, applyVariantChange, drawTotals } from './shop.js';
 import { cartLines, setQuantity, clearCart, rememberOrder } from './cart.js';
+import { variantPrice } from './variants.js';
+import { ratesForCountry, rateCents, countryCode, countryName, countryList } from './pricing.js';
 
 const status = document.querySelector('[data-notice]');
 const linesList = document.querySelector('[data-cart-lines]');
 const totals = document.querySelector('[data-cart-totals]');
+const totalsHint = document.querySelector('[data-totals-hint]');
 const form = document.querySelector('[data-checkout-form]');
 const formError = form.querySelector('[data-form-error]');
 const placeButton = form.querySelector('[data-place-order]');
+const ratesBox = form.querySelector('[data-shipping-rates]');
+const codeInput = form.elements.namedItem('discount_code');
+const codeOk = form.querySelector('[data-code-ok]');
 const products = new Map(); // id → product record, for the lines in the cart
+let variants = new Map(); // product id → its active variants
+let rates = []; // the shop's active shipping rates ([] = the flat rule)
+let quote = null; // the server's last quote for the cart as it is, or null
+let quoteRoute = true; // false once the server shows it has no quote route
 
-const addressFields = ['name', 'line1', 'line2', 'city', 'postal_code', 'country'];
+const addressFields = ['name', 'line1', 'line2', 'city', 'postal_code', 'region', 'country'];
+
+// The variant a cart line names, or null (a simple product, or one gone).
+function lineVariant(l) {
+  return l.variant ? (variants.get(l.product) || []).find((v) => v.id === l.variant) || null : null;
+}
 
 async function loadProducts() {
-  const ids = cartLines().map((l) => l.product);
+  const ids = [...new Set(cartLines().map((l) => l.product))];
   products.clear();
   if (ids.length === 0) return;
   const params = {};
   const filter = ids.map((id, i) => { params[`id${i}`] = id; return `id = {:id${i}}`; }).join(' || ');
   const items = await pb.collection('products').getFullList({ filter: pb.filter(filter, params) });
   items.forEach((p) => products.set(p.id, p));
+  variants = await loadVariants(ids);
 
-  // A product the owner removed or switched off can no longer be bought.
-  const gone = ids.filter((id) => !products.has(id));
-  gone.forEach((id) => setQuantity(id, 0));
+  // A product (or a variant) the owner removed or switched off can no
+  // longer be bought.
+  const gone = cartLines().filter((l) => !products.has(l.product) || (l.variant && !lineVariant(l)));
+  gone.forEach((l) => setQuantity(l.product, 0, l.variant));
   if (gone.length) {
     notice(status, `${gone.length === 1 ? 'One item is' : `${gone.length} items are`} no longer available and left your cart.`);
   }
 }
 
+// Loads the shop's shipping rates; a server without them keeps the flat rule.
+async function loadRates() {
+  try {
+    rates = await pb.collection('shipping_rates').getFullList({ filter: 'active = true', sort: 'position' });
+  } catch (err) {
+    if (!(err instanceof ClientResponseError && err.status === 404)) console.warn('shipping rates unavailable', err);
+    rates = [];
+  }
+}
+
+// The cart's lines whose product the shop still sells.
+function liveLines() {
+  return cartLines().filter((l) => products.has(l.product));
+}
+
+function cartSubtotal() {
+  return liveLines().reduce((sum, l) => sum + variantPrice(products.get(l.product), lineVariant(l)) * l.quantity, 0);
+}
+
 function drawCart() {
-  const lines = cartLines().filter((l) => products.has(l.product));
+  const lines = liveLines();
   if (lines.length === 0) {
     linesList.replaceChildren(el('li', { class: 'empty' }, 'Your cart is empty. ', el('a', { href: './' }, 'See the products')));
     totals.replaceChildren();
     form.hidden = true;
     return;
   }
-  let subtotal = 0;
   linesList.replaceChildren(...lines.map((l) => {
     const p = products.get(l.product);
-    const lineTotal = p.price_cents * l.quantity;
-    subtotal += lineTotal;
+    const v = lineVariant(l);
+    const held = v || p;
+    const unitCents = variantPrice(p, v);
+    const name = v ? `${p.name} (${v.title})` : p.name;
+    const needsVariant = !v && (variants.get(p.id) || []).length > 0;
     const image = productImage(p, '100x100');
-    const qtyId = `qty-${p.id}`;
-    return el('li', { class: 'cart-line', dataset: { id: p.id } },
+    const qtyId = `qty-${p.id}${v ? `-${v.id}` : ''}`;
+    const href = `product.html?slug=${encodeURIComponent(p.slug)}${v ? `&variant=${encodeURIComponent(v.id)}` : ''}`;
+    return el('li', { class: 'cart-line', dataset: { id: p.id, variant: v?.id || '' } },
       image ? el('img', { src: image, alt: '', width: '64', height: '64' }) : el('span', { class: 'placeholder small' }, p.name.slice(0, 1)),
       el('div', { class: 'what' },
-        el('a', { href: `product.html?slug=${encodeURIComponent(p.slug)}` }, p.name),
-        el('span', { class: 'unit' }, `${money(p.price_cents)} each`),
-        p.stock < l.quantity
-          ? el('span', { class: 'stock low' }, p.stock <= 0 ? 'Sold out' : `Only ${p.stock} left`)
+        el('a', { href }, p.name),
+        v ? el('span', { class: 'variant', dataset: { variantTitle: '' } }, v.title) : null,
+        el('span', { class: 'unit' }, `${money(unitCents)} each`),
+        needsVariant ? el('span', { class: 'stock low' }, 'Choose the options on the product page') : null,
+        held.stock < l.quantity
+          ? el('span', { class: 'stock low' }, held.stock <= 0 ? 'Sold out' : `Only ${held.stock} left`)
           : null),
-      el('label', { for: qtyId, class: 'visually-hidden' }, `Quantity of ${p.name}`),
+      el('label', { for: qtyId, class: 'visually-hidden' }, `Quantity of ${name}`),
       el('input', {
         id: qtyId, type: 'number', inputmode: 'numeric', min: '0', max: '100', value: String(l.quantity),
-        onchange: (ev) => { setQuantity(p.id, Number(ev.target.value)); drawCart(); },
+        onchange: (ev) => { setQuantity(p.id, Number(ev.target.value), l.variant); changed(); },
       }),
-      el('span', { class: 'line-total' }, money(lineTotal)),
+      el('span', { class: 'line-total' }, money(unitCents * l.quantity)),
       el('button', {
-        type: 'button', class: 'link', 'aria-label': `Remove ${p.name}`,
-        onclick: () => { setQuantity(p.id, 0); drawCart(); },
+        type: 'button', class: 'link', 'aria-label': `Remove ${name}`,
+        onclick: () => { setQuantity(p.id, 0, l.variant); changed(); },
       }, 'Remove'));
   }));
+  drawRates();
+  drawCartTotals();
+  form.hidden = false;
+}
 
+// The shipping rates that cover the address's country, as radio buttons;
+// the first one is chosen unless the shopper chose another that still fits.
+function drawRates() {
+  ratesBox.hidden = rates.length === 0;
+  if (rates.length === 0) return;
+  const subtotal = cartSubtotal();
+  const typed = form.elements.namedItem('country').value.trim();
+  const code = countryCode(typed) || typed.toUpperCase();
+  const choices = ratesForCountry(rates, code);
+  const chosen = selectedRate();
+  const keep = choices.find((r) => r.id === chosen?.id) || choices[0];
+  const hint = form.querySelector('[data-rate-hint]');
+  hint.textContent = !typed
+    ? 'Enter your country to see the shipping options.'
+    : choices.length === 0 ? `We do not ship to ${countryName(code) || typed} yet.` : '';
+  hint.hidden = !hint.textContent;
+  form.querySelector('[data-rate-choices]').replaceChildren(...choices.map((r) => {
+    const cents = rateCents(r, subtotal);
+    return el('label', { class: 'choice' },
+      el('input', {
+        type: 'radio', name: 'shipping_rate', value: r.id, checked: r === keep,
+        onchange: () => { drawCartTotals(); requestQuote(); },
+      }),
+      ` ${r.name} · ${cents === 0 ? 'Free' : money(cents)}`,
+      r.free_over_cents > 0 && cents > 0 ? el('span', { class: 'hint' }, ` (free from ${money(r.free_over_cents)})`) : null);
+  }));
+}
+
+function selectedRate() {
+  const id = form.querySelector('input[name=shipping_rate]:checked')?.value;
+  return rates.find((r) => r.id === id) || null;
+}
+
+// The totals: the server's quote when it has one for the cart as it is,
+// else subtotal and shipping worked out here (the flat rule, or the chosen
+// rate's price).
+function drawCartTotals() {
   const s = shopSettings();
-  const shipping = s.free_shipping_over_cents > 0 && subtotal >= s.free_shipping_over_cents ? 0 : s.shipping_flat_cents;
-  totals.replaceChildren(
-    el('dt', {}, 'Subtotal'), el('dd', { dataset: { subtotal: '' } }, money(subtotal)),
-    el('dt', {}, 'Shipping'), el('dd', {}, shipping === 0 ? 'Free' : money(shipping)),
-    el('dt', {}, 'Total'), el('dd', { class: 'total' }, money(subtotal + shipping)),
-  );
-  if (shipping > 0 && s.free_shipping_over_cents > 0) {
+  const subtotal = cartSubtotal();
+  if (quote) {
+    // Before the country is known, an order ships nothing: say when the
+    // shipping will be known rather than "Free".
+    const unknownShipping = rates.length > 0 && !selectedRate();
+    drawTotals(totals, unknownShipping ? { ...quote, shipping_cents: null, shipping_text: 'Chosen at checkout' } : quote, quote.currency);
+    if (!rates.length && quote.shipping_cents > 0 && s.free_shipping_over_cents > 0) {
+      totals.append(el('dd', { class: 'hint wide' }, `Free shipping from ${money(s.free_shipping_over_cents)}.`));
+    }
+    totalsHint.textContent = 'The shop confirms these figures when you place the order.';
+    return;
+  }
+  let shipping;
+  let name = '';
+  if (rates.length) {
+    const rate = selectedRate();
+    shipping = rate ? rateCents(rate, subtotal) : null;
+    name = rate?.name || '';
+  } else {
+    shipping = s.free_shipping_over_cents > 0 && subtotal >= s.free_shipping_over_cents ? 0 : s.shipping_flat_cents;
+  }
+  drawTotals(totals, {
+    subtotal_cents: subtotal,
+    shipping_cents: shipping,
+    shipping_rate_name: name,
+    shipping_text: 'Chosen at checkout',
+    total_cents: subtotal + (shipping || 0),
+    inclusive: false,
+  });
+  if (!rates.length && shipping > 0 && s.free_shipping_over_cents > 0) {
     totals.append(el('dd', { class: 'hint wide' }, `Free shipping from ${money(s.free_shipping_over_cents)}.`));
   }
-  form.hidden = false;
+  totalsHint.textContent = 'The final total, with any discount and tax, is calculated by the shop when you place the order.';
+}
+
+// --- the server's quote (discount, tax and shipping before ordering) --------
+
+let quoteTimer = 0;
+let quoteSeq = 0;
+let quoteInFlight = Promise.resolve();
+
+// Asks the server for the cart's figures a moment after the last change.
+// An answer to an older request than the last one is dropped.
+function requestQuote({ now = false, fromApply = false } = {}) {
+  clearTimeout(quoteTimer);
+  quote = null;
+  const seq = ++quoteSeq;
+  if (!quoteRoute) return Promise.resolve();
+  return new Promise((resolve) => {
+    quoteTimer = setTimeout(() => {
+      quoteInFlight = fetchQuote(seq, fromApply).catch((err) => console.warn('quote failed', err));
+      quoteInFlight.then(resolve);
+    }, now ? 0 : 300);
+  });
+}
+
+async function fetchQuote(seq, fromApply) {
+  const body = quoteBody();
+  if (!body.items.length) return;
+  let res;
+  try {
+    res = await pb.send('/api/shop/quote', { method: 'POST', body });
+  } catch (err) {
+    if (seq !== quoteSeq) return;
+    if (err instanceof ClientResponseError && (err.status === 404 || err.status === 405)) {
+      quoteRoute = false; // a server without quotes: the order's 400 says what is wrong
+      if (fromApply) codeOk.textContent = 'The code is checked when you place the order.';
+      return;
+    }
+    const data = err instanceof ClientResponseError ? err.response?.data || {} : {};
+    showCodeResult(data.discount_code?.message || '');
+    drawCartTotals();
+    return;
+  }
+  if (seq !== quoteSeq) return;
+  quote = res;
+  showCodeResult('');
+  drawCartTotals();
+}
+
+// Shows why the server refused the code, or that it applies.
+function showCodeResult(refusal) {
+  const slot = form.querySelector('[data-error-for="discount_code"]');
+  slot.textContent = refusal;
+  if (refusal) codeInput.setAttribute('aria-invalid', 'true');
+  else codeInput.removeAttribute('aria-invalid');
+  // The quote names the code it applied (none when it was asked without one).
+  const applied = !refusal && codeInput.value.trim() && quote?.discount_code;
+  codeOk.textContent = !applied ? ''
+    : quote.discount_cents > 0 ? `Code ${quote.discount_code} applied: ${money(-quote.discount_cents, quote.currency)}.`
+      : `Code ${quote.discount_code} applied.`;
+}
+
+// Something the price depends on changed: draw again, ask again.
+function changed() {
+  quote = null;
+  drawCart();
+  requestQuote();
 }
 
 function clearErrors() {
@@ -132,8 +308,14 @@ function orderBody() {
     const v = f.namedItem(k).value.trim();
     if (v) address[k] = v;
   }
+  // Tax and shipping rates go by the country's ISO code: "Germany" is sent
+  // as "DE"; text that names no country is sent as typed, for the server
+  // to judge.
+  if (address.country) address.country = countryCode(address.country) || address.country;
   const body = {
-    items: cartLines().map((l) => ({ product: l.product, quantity: l.quantity })),
+    items: cartLines().map((l) => (l.variant
+      ? { product: l.product, variant: l.variant, quantity: l.quantity }
+      : { product: l.product, quantity: l.quantity })),
     payment_method: f.namedItem('payment_method').value,
     shipping_address: address,
   };
@@ -141,6 +323,30 @@ function orderBody() {
   if (email) body.email = email;
   const note = f.namedItem('note').value.trim();
   if (note) body.note = note;
+  const rate = selectedRate();
+  if (rate) body.shipping_rate = rate.id;
+  const code = codeInput.value.trim();
+  if (code) body.discount_code = code;
+  return body;
+}
+
+// The quote's body: what the price depends on. The address counts only by
+// its country and region; while the shopper has not filled it in, its other
+// parts are stand-ins, so that the quote speaks of the price (the order's
+// own 400 speaks of the address). The email counts only for a code (its
+// uses per email).
+function quoteBody() {
+  const body = orderBody();
+  delete body.note;
+  delete body.payment_method;
+  if (!body.discount_code) delete body.email;
+  const a = body.shipping_address;
+  if (a.country) {
+    body.shipping_address = { name: '-', line1: '-', city: '-', postal_code: '-', ...a };
+  } else {
+    delete body.shipping_address;
+    delete body.shipping_rate;
+  }
   return body;
 }
 
@@ -160,6 +366,9 @@ form.addEventListener('submit', async (ev) => {
 
   placeButton.disabled = true;
   placeButton.textContent = 'Placing your order…';
+  // A quote still on its way would be cut off by the order page.
+  clearTimeout(quoteTimer);
+  await quoteInFlight;
   let order;
   try {
     order = await pb.collection('orders').create(orderBody());
@@ -169,6 +378,7 @@ form.addEventListener('submit', async (ev) => {
     placeButton.textContent = 'Place order';
     // Stock may have changed: show the cart as the shop sees it now.
     await loadProducts().then(drawCart).catch(() => {});
+    codeOk.textContent = '';
     return;
   }
 
@@ -191,21 +401,44 @@ async function main() {
     email.required = false;
     form.querySelector('label[for="email"]').textContent = 'Email (for this order)';
   }
+  form.querySelector('[data-country-list]').replaceChildren(...countryList().map((c) => el('option', { value: c.name })));
   try {
-    await loadProducts();
+    await Promise.all([loadProducts(), loadRates()]);
   } catch (err) {
     notice(status, `Your cart could not be loaded: ${errorMessage(err)}`, 'error');
     return;
   }
   drawCart();
-  window.addEventListener('storage', () => loadProducts().then(drawCart));
+  requestQuote({ now: true });
+  window.addEventListener('storage', () => loadProducts().then(changed));
 
-  // Keep the cart's stock warnings current while the shopper fills the form.
+  // The country decides the shipping rates and the tax; the code, the discount.
+  for (const name of ['country', 'region']) form.elements.namedItem(name).addEventListener('change', changed);
+  form.elements.namedItem('country').addEventListener('input', drawRates);
+  form.querySelector('[data-apply-code]').addEventListener('click', () => requestQuote({ now: true, fromApply: true }));
+  codeInput.addEventListener('keydown', (ev) => {
+    if (ev.key !== 'Enter') return;
+    ev.preventDefault(); // Enter applies the code; it does not place the order
+    requestQuote({ now: true, fromApply: true });
+  });
+  codeInput.addEventListener('input', () => showCodeResult(''));
+
+  // Keep the cart's stock warnings and prices current while the shopper
+  // fills the form; a new price asks for a new quote.
   await pb.collection('products').subscribe('*', (e) => {
-    if (!products.has(e.record.id)) return;
+    const old = products.get(e.record.id);
+    if (!old) return;
     if (e.action === 'delete') products.delete(e.record.id);
     else products.set(e.record.id, e.record);
-    drawCart();
+    if (e.action === 'delete' || old.price_cents !== e.record.price_cents) changed();
+    else drawCart();
+  });
+  await subscribeVariants((action, v) => {
+    if (!products.has(v.product)) return;
+    const old = (variants.get(v.product) || []).find((x) => x.id === v.id);
+    variants.set(v.product, applyVariantChange(variants.get(v.product), action, v));
+    if (action !== 'update' || old?.price_cents !== v.price_cents || v.active === false) changed();
+    else drawCart();
   });
   document.body.dataset.live = 'true';
 }

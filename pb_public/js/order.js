@@ -2,7 +2,8 @@
 // in; a signed-in customer needs only the id). The status updates live: the
 // realtime subscription passes the token too, and the server checks the same
 // view rule for it as for getOne.
-import { pb, startPage, money, el, errorMessage, notice } from './shop.js';
+import { pb, startPage, money, el, errorMessage, notice, drawTotals } from './shop.js';
+import { countryName } from './pricing.js';
 
 const status = document.querySelector('[data-notice]');
 const page = document.querySelector('[data-order]');
@@ -50,24 +51,18 @@ function draw() {
   page.querySelector('[data-status-detail]').textContent = details.filter(Boolean).join(' ');
 
   page.querySelector('[data-lines]').replaceChildren(...(order.items || []).map((l) => el('tr', {},
-    el('td', {}, l.name),
+    el('td', {}, l.name, l.variant_title ? el('span', { class: 'variant', dataset: { variantTitle: '' } }, l.variant_title) : null),
     el('td', {}, String(l.quantity)),
     el('td', {}, money(l.line_total_cents, order.currency)))));
-  const totals = [
-    el('dt', {}, 'Subtotal'), el('dd', {}, money(order.subtotal_cents, order.currency)),
-    el('dt', {}, 'Shipping'), el('dd', {}, order.shipping_cents === 0 ? 'Free' : money(order.shipping_cents, order.currency)),
-    el('dt', {}, 'Total'), el('dd', { class: 'total' }, money(order.total_cents, order.currency)),
-  ];
-  if (order.refunded_cents > 0) {
-    totals.push(el('dt', {}, 'Refunded'), el('dd', {}, money(order.refunded_cents, order.currency)));
-  }
-  page.querySelector('[data-totals]').replaceChildren(...totals);
+  // Subtotal, discount, shipping (the rate's name), tax lines (added, or
+  // contained in the prices), total and refunds, as the server stored them.
+  drawTotals(page.querySelector('[data-totals]'), order, order.currency);
 
   const a = order.shipping_address;
   const shipping = page.querySelector('[data-shipping]');
   shipping.hidden = !a;
   if (a) {
-    page.querySelector('[data-address]').replaceChildren(...[a.name, a.line1, a.line2, `${a.postal_code} ${a.city}`, a.country]
+    page.querySelector('[data-address]').replaceChildren(...[a.name, a.line1, a.line2, `${a.postal_code} ${a.city}`, a.region, countryName(a.country)]
       .filter(Boolean).flatMap((line, i) => (i ? [el('br'), line] : [line])));
   }
 

@@ -3,6 +3,7 @@
 import PocketBase, { ClientResponseError } from '../vendor/pocketbase.es.mjs';
 import { formatCents, intlExponent } from './money.js';
 import { cartCount } from './cart.js';
+import { totalsRows } from './pricing.js';
 
 export { ClientResponseError };
 
@@ -102,6 +103,148 @@ export function renderHeader() {
 export async function startPage() {
   await loadSettings();
   renderHeader();
+  renderSearchBox();
+  renderCategoryNav();
+}
+
+// --- categories and search, in every page's header -----------------------------
+
+let categoriesLoad;
+
+/**
+ * Returns the shop's categories, sorted by position then name ([] when it
+ * has none, or when the server has no categories).
+ */
+export function loadCategories() {
+  categoriesLoad ??= pb.collection('categories').getFullList({ sort: 'position,name' }).catch((err) => {
+    console.warn('categories unavailable', err);
+    return [];
+  });
+  return categoriesLoad;
+}
+
+/** Returns the ids of a category and of every category below it. */
+export function categorySubtree(categories, id) {
+  const ids = new Set([id]);
+  // Parents may come after their children in the list: repeat until stable
+  // (bounded by the list's length, so a cycle cannot loop forever).
+  for (let pass = 0, grew = true; grew && pass < categories.length; pass++) {
+    grew = false;
+    for (const c of categories) {
+      if (c.parent && ids.has(c.parent) && !ids.has(c.id)) {
+        ids.add(c.id);
+        grew = true;
+      }
+    }
+  }
+  return ids;
+}
+
+/** Returns the link of a category's page. */
+export function categoryHref(category) {
+  return `category.html?slug=${encodeURIComponent(category.slug)}`;
+}
+
+// The header's category links: the top-level categories (a category's page
+// lists its sub-categories), the current one marked.
+async function renderCategoryNav() {
+  const nav = document.querySelector('[data-categories]');
+  if (!nav) return;
+  const categories = await loadCategories();
+  const top = categories.filter((c) => !c.parent);
+  const here = document.body.dataset.category || '';
+  const inHere = here ? categories.find((c) => c.slug === here) : null;
+  nav.replaceChildren(el('ul', {}, ...top.map((c) => el('li', {}, el('a', {
+    href: categoryHref(c),
+    'aria-current': c.slug === here ? 'page' : inHere && categorySubtree(categories, c.id).has(inHere.id) ? 'true' : false,
+  }, c.name)))));
+  nav.hidden = top.length === 0;
+}
+
+// The header's search box keeps the words of the search shown.
+function renderSearchBox() {
+  const q = new URLSearchParams(location.search).get('q');
+  const input = document.querySelector('[data-search-input]');
+  if (input && q && document.body.dataset.page === 'search') input.value = q;
+}
+
+// --- variants --------------------------------------------------------------
+
+let variantsMissing = false;
+
+/**
+ * Returns the active variants of the given products (all products when ids
+ * is null) as a Map: product id → variants in the owner's order. A server
+ * without variants answers an empty Map.
+ */
+export async function loadVariants(ids = null) {
+  const byProduct = new Map();
+  if (variantsMissing || (ids && ids.length === 0)) return byProduct;
+  const chunks = [];
+  if (ids === null) chunks.push(null);
+  else {
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += 40) chunks.push(unique.slice(i, i + 40));
+  }
+  for (const chunk of chunks) {
+    let filter = 'active = true';
+    if (chunk) {
+      const params = {};
+      const any = chunk.map((id, i) => { params[`p${i}`] = id; return `product = {:p${i}}`; }).join(' || ');
+      filter = pb.filter(`active = true && (${any})`, params);
+    }
+    let items;
+    try {
+      items = await pb.collection('variants').getFullList({ filter, sort: 'position' });
+    } catch (err) {
+      if (err instanceof ClientResponseError && err.status === 404) {
+        variantsMissing = true; // a first-round server: every product is simple
+        return byProduct;
+      }
+      throw err;
+    }
+    for (const v of items) {
+      if (!byProduct.has(v.product)) byProduct.set(v.product, []);
+      byProduct.get(v.product).push(v);
+    }
+  }
+  return byProduct;
+}
+
+/**
+ * Subscribes to every change of a variant; cb(action, record). Returns
+ * whether it subscribed (not on a server without variants).
+ */
+export async function subscribeVariants(cb) {
+  if (variantsMissing) return false;
+  await pb.collection('variants').subscribe('*', (e) => cb(e.action, e.record));
+  return true;
+}
+
+/**
+ * Puts a changed variant into a product's list (removing it when deleted
+ * or switched off), keeping the owner's order. Returns the new list.
+ */
+export function applyVariantChange(list, action, record) {
+  const rest = (list || []).filter((v) => v.id !== record.id);
+  if (action !== 'delete' && record.active !== false) rest.push(record);
+  return rest.sort((a, b) => (a.position || 0) - (b.position || 0));
+}
+
+// --- totals ------------------------------------------------------------------
+
+/**
+ * Draws an order's or a quote's totals (see pricing.js totalsRows) into a
+ * <dl>: every row is a dt and a dd with data-row set to its key.
+ */
+export function drawTotals(dl, figures, currency = settings.currency) {
+  dl.replaceChildren(...totalsRows(figures).flatMap((r) => [
+    el('dt', { dataset: { row: r.key } }, r.label),
+    el('dd', {
+      dataset: { row: r.key, ...(r.key === 'subtotal' ? { subtotal: '' } : {}) },
+      class: r.key === 'total' ? 'total' : r.key === 'tax-included' ? 'included' : false,
+    }, r.text || money(r.cents, currency)),
+  ]));
 }
 
 /** Returns whether a customer (not a superuser) is signed in. */
