@@ -189,32 +189,9 @@ func (m *Manager) onOrderCreateRequest(e *core.RecordRequestEvent) error {
 
 	// Priced and checked here from a read, so that most refusals never
 	// queue for the writer; the writer checks again what may have changed.
-	products, err := loadProducts(e.App, in.Lines)
+	priced, err := priceOrder(e.App, in, s, now)
 	if err != nil {
 		return httperr.Response(err)
-	}
-	lines, err := shop.PriceLines(in.Lines, products)
-	if err != nil {
-		return httperr.Response(shop.Invalid(orderRejected, shop.FieldErrors{"items": err.Error()}))
-	}
-	if err := checkStock(lines, products); err != nil {
-		return httperr.Response(err)
-	}
-	priced, fieldErrs, err := pricing.Prepare(pricing.AppQuery(e.App), lines, pricingInput(in, s, now))
-	if err != nil {
-		return httperr.Response(err)
-	}
-	if fieldErrs != nil {
-		return httperr.Response(shop.Invalid(orderRejected, fieldErrs))
-	}
-
-	// PocketBase lets a client choose a new record's id; its save would
-	// validate it, the writer's plain INSERT does not.
-	clientID := r.Id != ""
-	if clientID {
-		if err := r.Collection().Fields.GetByName(core.FieldNameId).ValidateValue(e.Request.Context(), e.App, r); err != nil {
-			return httperr.Response(shop.Invalid(orderRejected, shop.FieldErrors{"id": err.Error()}))
-		}
 	}
 
 	actor := shop.ActorCustomer
@@ -227,7 +204,7 @@ func (m *Manager) onOrderCreateRequest(e *core.RecordRequestEvent) error {
 	}
 	// The order is written by the group-commit writer only (no record
 	// save): the before-save record hooks of orders do not run for it.
-	if err := m.writer.Do(e.Request.Context(), m.placeOp(placed, clientID, in.Lines, s)); err != nil {
+	if err := m.writer.Do(e.Request.Context(), m.placeOp(placed, in.Lines, s)); err != nil {
 		return httperr.Response(err)
 	}
 	if err := apis.EnrichRecord(e.RequestEvent, r); err != nil {
@@ -471,4 +448,29 @@ func plainBody(body map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// priceOrder prices order input in from a read of the catalog and the
+// pricing rules: its lines, stock, code, shipping rate and tax. Order create
+// and the quote route answer the same refusals because they share it.
+func priceOrder(app core.App, in shop.OrderInput, s settings.Settings, now time.Time) (pricing.Result, error) {
+	products, err := loadProducts(app, in.Lines)
+	if err != nil {
+		return pricing.Result{}, err
+	}
+	lines, err := shop.PriceLines(in.Lines, products)
+	if err != nil {
+		return pricing.Result{}, shop.Invalid(orderRejected, shop.FieldErrors{"items": err.Error()})
+	}
+	if err := checkStock(lines, products); err != nil {
+		return pricing.Result{}, err
+	}
+	priced, fieldErrs, err := pricing.Prepare(pricing.AppQuery(app), lines, pricingInput(in, s, now))
+	if err != nil {
+		return pricing.Result{}, err
+	}
+	if fieldErrs != nil {
+		return pricing.Result{}, shop.Invalid(orderRejected, fieldErrs)
+	}
+	return priced, nil
 }

@@ -97,24 +97,12 @@ func setPricingFields(r *core.Record, priced pricing.Result) {
 // lines req, checks their stock and its discount code (validity, limits,
 // uses left), takes the next order number and writes the order, the code's
 // use, each line's reservation with its ledger row, the order_events row
-// and the emails. clientID says the client chose the order's id, which may
-// be taken.
-func (m *Manager) placeOp(p *placedOrder, clientID bool, req []shop.Line, s settings.Settings) groupcommit.Op {
+// and the emails. The order's id is the server's (a client-chosen id is
+// refused with the other server fields), so it is never taken.
+func (m *Manager) placeOp(p *placedOrder, req []shop.Line, s settings.Settings) groupcommit.Op {
 	r := p.order
 	return func(tx *groupcommit.Tx) error {
 		app := tx.App
-		if clientID {
-			var taken int
-			err := tx.Query("SELECT COUNT(*) FROM {{orders}} WHERE [[id]] = {:id} COLLATE NOCASE",
-				dbx.Params{"id": r.Id}).Row(&taken)
-			if err != nil {
-				return fmt.Errorf("check order id %s: %w", r.Id, err)
-			}
-			if taken > 0 {
-				return groupcommit.Refuse(shop.Invalid(orderRejected,
-					shop.FieldErrors{"id": "The record primary key is invalid or already exists."}))
-			}
-		}
 		products, err := loadStock(tx, req)
 		if err != nil {
 			return err

@@ -4,7 +4,6 @@ import (
 	"net/http"
 
 	"pocketshop/hooks/httperr"
-	"pocketshop/hooks/pricing"
 	"pocketshop/hooks/settings"
 	"pocketshop/internal/shop"
 
@@ -59,23 +58,9 @@ func (m *Manager) quote(e *core.RequestEvent) error {
 	if err != nil {
 		return httperr.Response(err)
 	}
-	products, err := loadProducts(e.App, in.Lines)
+	priced, err := priceOrder(e.App, in, s, m.now().UTC())
 	if err != nil {
 		return httperr.Response(err)
-	}
-	lines, err := shop.PriceLines(in.Lines, products)
-	if err != nil {
-		return httperr.Response(shop.Invalid(orderRejected, shop.FieldErrors{"items": err.Error()}))
-	}
-	if err := checkStock(lines, products); err != nil {
-		return httperr.Response(err)
-	}
-	priced, fieldErrs, err := pricing.Prepare(pricing.AppQuery(e.App), lines, pricingInput(in, s, m.now().UTC()))
-	if err != nil {
-		return httperr.Response(err)
-	}
-	if fieldErrs != nil {
-		return httperr.Response(shop.Invalid(orderRejected, fieldErrs))
 	}
 	t := priced.Total
 	answer := quoteAnswer{

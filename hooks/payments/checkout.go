@@ -18,6 +18,7 @@ import (
 
 	"github.com/pocketbase/dbx"
 	"github.com/pocketbase/pocketbase/core"
+	"github.com/pocketbase/pocketbase/tools/routine"
 	"github.com/pocketbase/pocketbase/tools/types"
 )
 
@@ -131,7 +132,7 @@ func (m *Manager) checkoutURL(ctx context.Context, app core.App, order *core.Rec
 		dbx.Params{"session": sess.ID, "at": dateString(m.now().UTC())}, nil))
 	if errors.Is(err, errNoLongerPending) {
 		// Cancelled or expired meanwhile: nobody should pay this session.
-		go m.expireSession(sess.ID, order.Id)
+		routine.FireAndForget(func() { m.expireSession(sess.ID, order.Id) })
 	}
 	if err != nil {
 		return "", err
@@ -232,12 +233,13 @@ func (m *Manager) onOrderClosed(e *core.RecordEvent) error {
 	if sessionID == "" || order.GetString("payment_method") != "stripe" {
 		return e.Next()
 	}
-	go m.expireSession(sessionID, order.Id)
+	routine.FireAndForget(func() { m.expireSession(sessionID, order.Id) })
 	return e.Next()
 }
 
 // expireSession expires a Checkout Session at Stripe, best effort. Run it
-// in its own goroutine, never inside a transaction.
+// in its own goroutine (routine.FireAndForget: a panic is logged, not
+// fatal), after the commit, never inside a transaction.
 func (m *Manager) expireSession(sessionID, orderID string) {
 	ctx, cancel := context.WithTimeout(context.Background(), stripeTimeout)
 	defer cancel()
