@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -284,5 +285,59 @@ func TestCancelledRequestStillRunsAndCloseDrains(t *testing.T) {
 	}
 	if n := count(t, app); n != 2 {
 		t.Errorf("rows: %d, want 2", n)
+	}
+}
+
+// TestOpWaitsForAnotherConnectionsWriteLock: an Op that reads before it
+// writes (every order does: stock, then its number) must wait while another
+// connection to the database holds SQLite's write lock for a moment, not
+// fail. A transaction that has read can no longer wait for the lock (SQLite
+// answers SQLITE_BUSY at once, busy_timeout or not), so the writer takes
+// the lock before its Ops read. The holder here is a second connection;
+// under load TestLastUnitsUnderConcurrency met the same SQLITE_BUSY
+// ("next order number: database is locked") and answered orders 500.
+func TestOpWaitsForAnotherConnectionsWriteLock(t *testing.T) {
+	t.Parallel()
+	app, w, col := newApp(t)
+	if _, err := app.DB().Insert("notes", dbx.Params{"id": "seed00000000000", "key": "seed", "n": 1}).Execute(); err != nil {
+		t.Fatal(err)
+	}
+
+	other, err := core.DefaultDBConnect(filepath.Join(app.DataDir(), "data.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.DB().Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(context.Background(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan error, 1)
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		_, err := conn.ExecContext(context.Background(), "ROLLBACK")
+		released <- err
+	}()
+
+	err = w.Do(context.Background(), func(tx *groupcommit.Tx) error {
+		var n int
+		if err := tx.Query("SELECT [[n]] FROM {{notes}} WHERE [[key]] = 'seed'", nil).Row(&n); err != nil {
+			return err
+		}
+		_, err := tx.Insert(note(col, "after-read", n+1), false)
+		return err
+	})
+	if err := <-released; err != nil {
+		t.Fatal(err)
+	}
+	if err != nil {
+		t.Fatalf("Op failed while another connection held the write lock: %v", err)
+	}
+	if got := count(t, app); got != 2 {
+		t.Fatalf("%d notes, want 2", got)
 	}
 }
