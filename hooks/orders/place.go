@@ -217,16 +217,21 @@ func checkStock(lines []shop.OrderLine, products map[string]shop.Product) error 
 	return nil
 }
 
-// withNumber puts the order number into emails rendered with
-// numberPlaceholder.
+// withNumber returns copies of emails rendered with numberPlaceholder
+// with the order number put in.
 func withNumber(emails []*core.Record, number int) []*core.Record {
 	ph, n := strconv.Itoa(numberPlaceholder), strconv.Itoa(number)
-	for _, e := range emails {
+	numbered := make([]*core.Record, len(emails))
+	for i, e := range emails {
+		// Copies: when a batch is re-run, the Op runs again with the
+		// placeholder still in the prepared emails, perhaps for another number.
+		c := e.Clone()
 		for _, f := range []string{"subject", "html", "text"} {
-			e.Set(f, strings.ReplaceAll(e.GetString(f), ph, n))
+			c.Set(f, strings.ReplaceAll(c.GetString(f), ph, n))
 		}
+		numbered[i] = c
 	}
-	return emails
+	return numbered
 }
 
 // NewEvent returns an order_events row, not saved, with its id.
